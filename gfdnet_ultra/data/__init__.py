@@ -1,0 +1,1 @@
+"""Data tools: synthetic defect generator, dataset converters, statistics."""

@@ -1,0 +1,1 @@
+"""DefectNet-style defect gate: gate head, loss-weight schedules, metrics, threshold selection."""

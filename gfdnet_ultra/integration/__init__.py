@@ -1,0 +1,1 @@
+"""The only package that imports Ultralytics' parser, engine or cfg, or patches anything."""

@@ -1,0 +1,1 @@
+"""GFD-Net layers as plain PyTorch modules (no Ultralytics parser, trainer or exporter imports)."""
