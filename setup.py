@@ -1,6 +1,6 @@
 """Build hook: ship `gfdnet_ultra-autoload.pth` at the top of site-packages.
 
-The .pth line imports `gfdnet_ultra.integration.autoload`, which registers our layers as soon as
+The .pth line imports the top-level `gfdnet_ultra_autoload` module, which registers our layers as soon as
 Ultralytics' model module is imported, so the plain `yolo` command understands our YAMLs.
 Everything else is declared in setup.cfg.
 """
@@ -18,7 +18,7 @@ class BuildPyWithPth(build_py):
 
     def run(self):
         super().run()
-        self.copy_file(str(Path(__file__).parent / "gfdnet_ultra" / "integration" / PTH), str(Path(self.build_lib) / PTH))
+        self.copy_file(str(Path(__file__).parent / PTH), str(Path(self.build_lib) / PTH))
 
 
 setup(cmdclass={"build_py": BuildPyWithPth})

@@ -1,0 +1,38 @@
+"""`gfdnet` console script: the `yolo` command with gfdnet_ultra registered, same `key=value` arguments.
+
+`gfdnet train model=gfdnet-n.yaml data=mecd.yaml` behaves exactly like `yolo train ...`. Ultralytics decides whether
+a predict call is a CLI run (and saves results by default) from `sys.argv[0]` ending in "yolo"
+(engine/model.py, 8.4.x), so the script presents itself as `yolo` to keep that behaviour. Errors that we raise for bad
+input (unknown layer or model name, bad layer arguments, missing files) are printed as one clear line and exit with 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ("main",)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the Ultralytics CLI entry point with our layers registered."""
+    import gfdnet_ultra  # noqa: F401  (registers layers before any YAML is parsed)
+    from ultralytics.cfg import entrypoint
+
+    from .errors import user_error_message
+
+    if argv is not None:
+        sys.argv[1:] = argv
+    sys.argv[0] = "yolo"  # same list object as ultralytics' ARGV
+    try:
+        entrypoint()
+    except Exception as e:  # a clear line for bad input, the full traceback for anything else
+        message = user_error_message(e)
+        if message is None:
+            raise
+        print(f"gfdnet: error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""Which exceptions are the user's input to fix (printed as one line) rather than bugs (full traceback)."""
+
+from __future__ import annotations
+
+__all__ = ("user_error_message",)
+
+_USER_ERRORS = (FileNotFoundError, ValueError, SyntaxError)
+
+
+def user_error_message(error: BaseException) -> str | None:
+    """One-line message for an input error, or None when the error is not about the input."""
+    if isinstance(error, _USER_ERRORS):
+        return str(error).strip() or type(error).__name__
+    return None

@@ -1,0 +1,156 @@
+"""The table of YAML layers gfdnet_ultra adds to Ultralytics, and `register()`, which installs them.
+
+Adding a layer is a class in `gfdnet_ultra/nn/` (or `gate/`) and one `LayerSpec` row below. The parse kind says how
+Ultralytics' YAML parser fills the constructor arguments, using its own scaling rules (see `parse_patch.py`):
+
+    plain     [c1, c2 * width, *args[1:]]                like Conv
+    repeat    [c1, c2 * width, n * depth, *args[1:]]     like C2f
+    multi     [[c1, ...], c2 * width, *args[1:]]         c1 lists the widths of the `from` inputs
+    head      [*args, reg_max, end2end, [c1, ...]]       like Detect
+    backbone  [*args[1:]], output width args[0]           like TorchVision (returns a list, pick levels with Index)
+
+`register()` is idempotent and is what every trigger calls (importing the package, the autoload hook, unpickling a
+checkpoint, a DDP worker). It checks the Ultralytics version, patches the parser, publishes the names, allows the
+classes for `ULTRALYTICS_SAFE_LOAD=1`, installs the model-file lookup, and builds a probe model as a self-test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+
+from . import parse_patch
+
+__all__ = ("KINDS", "LAYERS", "LayerSpec", "available_layers", "register", "self_test")
+
+KINDS = {"plain": "base", "repeat": "base", "multi": "base", "head": "head", "backbone": "backbone"}
+SUPPORTED_ULTRALYTICS = ((8, 4, 190), (8, 5, 0))  # [min, max)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One YAML-visible layer: its YAML name, where the class lives (`module:Class`) and its parse kind."""
+
+    name: str
+    target: str
+    kind: str
+
+    def load(self) -> type:
+        """Import and return the class."""
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+LAYERS: tuple[LayerSpec, ...] = ()
+
+_state: dict[str, object] = {"registered": False}
+
+
+def available_layers() -> list[str]:
+    """YAML names of every gfdnet_ultra layer."""
+    return sorted(spec.name for spec in LAYERS)
+
+
+def _resolve(namespace: dict, name: str) -> type:
+    """Look a YAML layer name up in the tasks namespace, failing with the list of plugin layers."""
+    try:
+        return namespace[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown layer '{name}' in model YAML. gfdnet_ultra layers: {', '.join(available_layers())}; "
+            "stock layers are the classes of ultralytics.nn.modules (e.g. Conv, C2f, SPPF, Detect); "
+            "torch layers are written 'nn.Name'."
+        ) from None
+
+
+def _check_version() -> None:
+    import ultralytics
+
+    version = tuple(int(p) for p in ultralytics.__version__.split(".")[:3] if p.isdigit())
+    low, high = SUPPORTED_ULTRALYTICS
+    if not low <= version < high:
+        raise RuntimeError(
+            f"gfdnet_ultra supports ultralytics>=8.4.190,<8.5 but ultralytics {ultralytics.__version__} is installed; "
+            "install a supported version with: pip install 'ultralytics>=8.4.190,<8.5'"
+        )
+
+
+def _publish(spec: LayerSpec, cls: type) -> None:
+    """Make `spec.name` resolvable by parse_model and put the class in its parse-kind set."""
+    import ultralytics.nn.tasks as tasks
+
+    existing = tasks.__dict__.get(spec.name)
+    if existing is not None and existing is not cls:
+        raise ValueError(
+            f"gfdnet_ultra: YAML name '{spec.name}' is already taken in ultralytics.nn.tasks by {existing!r}; "
+            "rename the layer"
+        )
+    setattr(tasks, spec.name, cls)  # parse_model: globals()[m]
+    parse_patch.PLUGIN_SETS[KINDS[spec.kind]].add(cls)
+    if spec.kind == "repeat":
+        parse_patch.PLUGIN_SETS["repeat"].add(cls)
+
+
+def _safe_load_classes() -> list[type]:
+    """Every nn.Module class of gfdnet_ultra that a checkpoint may pickle (allowed for weights_only loads)."""
+    import torch
+
+    classes = set()
+    for spec in LAYERS:
+        module = importlib.import_module(spec.target.partition(":")[0])
+        classes.update(
+            obj
+            for _, obj in inspect.getmembers(module, inspect.isclass)
+            if issubclass(obj, torch.nn.Module) and obj.__module__.startswith("gfdnet_ultra.")
+        )
+    return sorted(classes, key=lambda c: f"{c.__module__}.{c.__qualname__}")
+
+
+def self_test() -> None:
+    """Build a probe model with a plugin layer of every kind; raise naming the Ultralytics version on any mismatch."""
+    import ultralytics
+    import ultralytics.nn.tasks as tasks
+
+    from . import probe
+
+    specs = probe.SPECS
+    try:
+        for spec in specs:
+            _publish(spec, spec.load())
+        seq, _ = tasks.parse_model(probe.probe_yaml(), ch=3, verbose=False)
+        probe.check(seq)
+        err = None
+    except Exception as e:  # any failure here means the parser no longer treats plugin layers like their stock kin
+        err = e
+    finally:
+        for spec in specs:
+            cls = tasks.__dict__.pop(spec.name, None)
+            for members in parse_patch.PLUGIN_SETS.values():
+                members.discard(cls)
+    if err is not None:
+        raise RuntimeError(
+            f"gfdnet_ultra: the YAML parser of ultralytics {ultralytics.__version__} does not build plugin layers as "
+            f"expected ({err}); supported: ultralytics>=8.4.190,<8.5"
+        ) from err
+
+
+def register() -> None:
+    """Install everything gfdnet_ultra adds to Ultralytics; safe to call any number of times."""
+    if _state["registered"]:
+        return
+    import torch
+
+    _check_version()
+    parse_patch.install(_resolve)
+    for spec in LAYERS:
+        if spec.kind not in KINDS:
+            raise ValueError(f"LayerSpec {spec.name}: unknown kind {spec.kind!r}; use one of {sorted(KINDS)}")
+        _publish(spec, spec.load())
+    torch.serialization.add_safe_globals(_safe_load_classes())  # ULTRALYTICS_SAFE_LOAD=1 checkpoints
+    from . import model_files, workers
+
+    model_files.install()
+    workers.install()
+    self_test()
+    _state["registered"] = True
