@@ -1,0 +1,102 @@
+"""Tests for gfdnet_ultra.nn.deform: the grid_sample formulation equals torchvision's deform_conv2d and exports."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from gfdnet_ultra.nn.deform import ModulatedDeformConv2d, deform_conv2d_sampled
+
+
+def _inputs(b, c, h, w, k, s, p, d, scale, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    ho, wo = (h + 2 * p - d * (k - 1) - 1) // s + 1, (w + 2 * p - d * (k - 1) - 1) // s + 1
+    x = torch.randn(b, c, h, w, generator=g)
+    offset = torch.randn(b, 2 * k * k, ho, wo, generator=g) * scale
+    mask = torch.rand(b, k * k, ho, wo, generator=g)
+    return x, offset, mask
+
+
+@pytest.mark.parametrize(
+    "k,s,p,d,h,w",
+    [(3, 1, 1, 1, 9, 11), (3, 2, 1, 1, 10, 7), (3, 1, 2, 2, 8, 8), (1, 1, 0, 1, 5, 6), (3, 1, 1, 1, 1, 1), (5, 1, 2, 1, 7, 4)],
+)
+@pytest.mark.parametrize("scale", [0.5, 6.0])
+def test_sampled_formulation_matches_torchvision_incl_offsets_out_of_image(k, s, p, d, h, w, scale):
+    torch.manual_seed(0)
+    m = ModulatedDeformConv2d(3, 5, k, s, p, d)
+    x, offset, mask = _inputs(2, 3, h, w, k, s, p, d, scale)
+    eager = m(x, offset, mask)
+    m.export = True
+    sampled = m(x, offset, mask)
+    assert (eager - sampled).abs().max().item() < 1e-4
+
+
+def test_offset_layout_is_dy_dx_pairs_row_major_over_taps():
+    x = torch.arange(25.0).view(1, 1, 5, 5)
+    w = torch.zeros(1, 1, 3, 3)
+    w[0, 0, 0, 2] = 1.0  # only the top-right tap (row 0, col 2 -> tap index 2)
+    offset = torch.zeros(1, 18, 5, 5)
+    offset[:, 2 * 2] = 1.0  # dy of tap 2 moves it one row down, onto the centre row
+    out = deform_conv2d_sampled(x, offset, torch.ones(1, 9, 5, 5), w, padding=1)
+    assert out[0, 0, 2, 2].item() == x[0, 0, 2, 3].item()
+
+
+def test_gradients_flow_through_both_formulations_and_agree():
+    grads = []
+    for export in (False, True):
+        torch.manual_seed(1)
+        m = ModulatedDeformConv2d(3, 4, 3)
+        m.export = export
+        x, offset, mask = (t.requires_grad_() for t in _inputs(1, 3, 6, 7, 3, 1, 1, 1, 2.0))
+        m(x, offset, mask).square().sum().backward()
+        grads.append([t.grad for t in (x, offset, mask, m.weight, m.bias)])
+    for g_eager, g_sampled in zip(*grads):
+        assert g_eager is not None and g_sampled is not None
+        assert torch.allclose(g_eager, g_sampled, atol=1e-3, rtol=1e-3)
+
+
+def test_constructor_rejects_bad_kernel():
+    with pytest.raises(ValueError, match="ModulatedDeformConv2d"):
+        ModulatedDeformConv2d(3, 4, k=0)
+
+
+class _OffsetDCN(nn.Module):
+    """A DyHead-style user: offset and mask predicted from the input by a 3x3 conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.om = nn.Conv2d(4, 27, 3, 1, 1)
+        self.dcn = ModulatedDeformConv2d(4, 6, 3)
+
+    def forward(self, x):
+        om = self.om(x) * 3.0  # large offsets, many samples fall outside the image
+        return self.dcn(x, om[:, :18], om[:, 18:].sigmoid())
+
+
+def test_onnx_export_agrees_with_onnxruntime_at_another_input_size(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from ultralytics.utils.export.engine import torch2onnx  # Ultralytics' own export call (TorchScript exporter)
+
+    torch.manual_seed(0)
+    m = _OffsetDCN().eval()
+    f = tmp_path / "dcn.onnx"
+    axes = {0: "b", 2: "h", 3: "w"}
+    torch2onnx(m, torch.randn(1, 4, 16, 16), f, opset=18, dynamic={"images": axes, "output0": axes})
+    x = torch.randn(2, 4, 24, 32)
+    y = ort.InferenceSession(str(f)).run(None, {"images": x.numpy()})[0]
+    with torch.no_grad():
+        ref = m(x).numpy()  # eager torchvision path
+    assert y.shape == (2, 6, 24, 32)
+    assert np.abs(y - ref).max() < 1e-4
+
+
+def test_module_survives_pickling():
+    m = ModulatedDeformConv2d(3, 4, 3)
+    x, offset, mask = _inputs(1, 3, 5, 5, 3, 1, 1, 1, 1.0)
+    m2 = pickle.loads(pickle.dumps(m))
+    assert torch.equal(m(x, offset, mask), m2(x, offset, mask))
