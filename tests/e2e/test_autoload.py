@@ -1,0 +1,22 @@
+"""The installed .pth hook registers gfdnet_ultra when Ultralytics' model module loads, unless switched off."""
+
+from __future__ import annotations
+
+CHECK = "import sys; import ultralytics.nn.tasks as t; print('gfdnet_ultra' in sys.modules, getattr(t.parse_model, '_gfdnet_patched', False))"
+
+
+def test_importing_ultralytics_registers_our_layers(fresh_python):
+    proc = fresh_python(CHECK)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True"]
+
+
+def test_python_start_up_does_not_import_ultralytics(fresh_python):
+    proc = fresh_python("import sys; print('ultralytics' in sys.modules, 'gfdnet_ultra' in sys.modules)")
+    assert proc.stdout.split() == ["False", "False"]
+
+
+def test_the_off_switch_leaves_ultralytics_untouched(fresh_python):
+    proc = fresh_python(CHECK, GFDNET_AUTOLOAD="0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "False"]
