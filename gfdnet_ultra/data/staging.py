@@ -84,6 +84,8 @@ def staged_dir(final: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
 def link_or_copy(src: str | Path, dst: str | Path) -> str:
     """Place `src` at `dst` as a hard link, else a relative symlink, else a copy; return which ("link", "symlink", "copy")."""
     src, dst = Path(src), Path(dst)
+    if dst.exists() or dst.is_symlink():
+        raise FileExistsError(f"{dst} already exists (two sources with the same file name?); not replacing it with {src}")
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(src, dst)

@@ -7,7 +7,7 @@ normal (defect-free) image. Boxes here are pixel `(x1, y1, x2, y2)` tuples until
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import yaml
@@ -16,11 +16,13 @@ __all__ = (
     "IMAGE_SUFFIXES",
     "format_label_line",
     "image_files",
+    "iter_label_rows",
     "label_path_for",
     "load_data_yaml",
     "read_label_file",
     "write_data_yaml",
     "write_label_file",
+    "yaml_splits",
 )
 
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
@@ -46,16 +48,13 @@ def write_label_file(path: str | Path, lines: Iterable[str]) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def read_label_file(path: str | Path) -> list[tuple[int, float, float, float, float]]:
-    """Parse a YOLO label file into `(cls, xc, yc, w, h)` rows; a missing file is a normal image.
+def iter_label_rows(path: str | Path) -> Iterator[tuple[int, tuple[int, float, float, float, float]]]:
+    """Yield `(line_number, (cls, xc, yc, w, h))` for each non-blank line of a YOLO label file.
 
     Raises:
         ValueError: A line that is not `int float float float float`, naming the file and line number.
     """
     path = Path(path)
-    if not path.exists():
-        return []
-    rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         parts = line.split()
         if not parts:
@@ -63,10 +62,15 @@ def read_label_file(path: str | Path) -> list[tuple[int, float, float, float, fl
         try:
             if len(parts) != 5:
                 raise ValueError(f"expected 5 fields, got {len(parts)}")
-            rows.append((int(parts[0]), *(float(v) for v in parts[1:])))
+            yield n, (int(parts[0]), *(float(v) for v in parts[1:]))
         except ValueError as e:
             raise ValueError(f"{path}:{n}: bad YOLO label line {line!r} ({e})") from e
-    return rows
+
+
+def read_label_file(path: str | Path) -> list[tuple[int, float, float, float, float]]:
+    """Parse a YOLO label file into `(cls, xc, yc, w, h)` rows; a missing file is a normal image (no rows)."""
+    path = Path(path)
+    return [row for _, row in iter_label_rows(path)] if path.exists() else []
 
 
 def label_path_for(image: str | Path) -> Path:
@@ -116,3 +120,19 @@ def load_data_yaml(path: str | Path) -> tuple[dict, Path]:
     if not root.is_absolute():
         root = (path.parent / root).resolve()
     return data, root
+
+
+def yaml_splits(split_names: Iterable[str]) -> dict[str, str]:
+    """`train`/`val`/`test` entries of a data.yaml for folders `images/<split>`, matched by prefix (`val2017` is
+    `val`); with no validation split the first split serves as both.
+
+    Examples:
+        >>> yaml_splits(["train2017", "val2017"])
+        {'train': 'images/train2017', 'val': 'images/val2017'}
+    """
+    split_names = list(split_names)
+    found = {k: next((s for s in split_names if s.startswith(k)), None) for k in ("train", "val", "test")}
+    out = {"train": f"images/{found['train'] or split_names[0]}", "val": f"images/{found['val'] or split_names[0]}"}
+    if found["test"]:
+        out["test"] = f"images/{found['test']}"
+    return out
