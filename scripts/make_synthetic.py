@@ -39,4 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (FileExistsError, FileNotFoundError, ValueError) as e:  # bad input: one clear line, no traceback
+        sys.exit(f"error: {e}")

@@ -38,7 +38,7 @@ def publish_dir(tmp: Path, final: Path, *, overwrite: bool = False) -> Path:
                 trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
                 os.replace(final, trash / final.name)
             else:
-                raise FileExistsError(f"{final} already exists and is not empty; pass overwrite=True to replace it")
+                raise FileExistsError(f"{final} already exists and is not empty; pass overwrite=True (--overwrite) to replace it")
         try:
             os.rename(tmp, final)
         except OSError as e:  # another writer won the race between our check and the rename
@@ -70,7 +70,7 @@ def staged_dir(final: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """
     final = Path(final).expanduser().absolute()
     if final.exists() and not _is_empty_dir(final) and not overwrite:
-        raise FileExistsError(f"{final} already exists and is not empty; pass overwrite=True to replace it")
+        raise FileExistsError(f"{final} already exists and is not empty; pass overwrite=True (--overwrite) to replace it")
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     try:
