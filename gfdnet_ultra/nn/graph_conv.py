@@ -83,7 +83,9 @@ def max_relative_axial(x: torch.Tensor, k: int = 2, max_shifts: int = 20) -> tor
     with torch.no_grad():  # the graph (threshold, mask, arg-max) carries no gradient, as in the reference
         half = x.index_select(2, (rows.flatten() + h // 2) % h).index_select(3, (cols.flatten() + w // 2) % w)
         d0 = (x - half).abs().sum(1).flatten(1)  # (B, HW): distance to the roll by ceil(L/2) on both axes
-        thr = (d0.mean(1) - d0.std(1))[:, None, None, None, None]  # (B, 1, 1, 1, 1)
+        mu = d0.mean(1, keepdim=True)
+        sigma = ((d0 - mu).square().sum(1, keepdim=True) / (d0.shape[1] - 1)).sqrt()  # unbiased; NaN for 1 pixel
+        thr = (mu - sigma)[:, :, None, None, None]  # (B, 1, 1, 1, 1); NaN keeps no edge, as in the reference
         sh = axial_shifts(h, k, max_shifts, _shift_slots(h, k, max_shifts), dev)
         sw = axial_shifts(w, k, max_shifts, _shift_slots(w, k, max_shifts), dev)
         best_h, arg_h = _axis_best(x, sh, thr)
