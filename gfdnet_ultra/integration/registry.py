@@ -42,7 +42,15 @@ class LayerSpec:
         return getattr(importlib.import_module(module), attr)
 
 
-LAYERS: tuple[LayerSpec, ...] = ()
+LAYERS: tuple[LayerSpec, ...] = (
+    LayerSpec("FIF", "gfdnet_ultra.nn.ffpn:FIF", "multi"),
+    LayerSpec("UADF", "gfdnet_ultra.nn.ffpn:UADF", "multi"),
+    LayerSpec("DCF", "gfdnet_ultra.nn.ffpn:DCF", "multi"),
+    LayerSpec("Detect_TDSC", "gfdnet_ultra.nn.tdsc:Detect_TDSC", "head"),
+    LayerSpec("GAstage", "gfdnet_ultra.nn.gcas:GAstage", "repeat"),
+    LayerSpec("CDF", "gfdnet_ultra.nn.cdf:CDF", "repeat"),
+    LayerSpec("RCViT", "gfdnet_ultra.nn.rcvit:RCViT", "backbone"),
+)
 
 _state: dict[str, object] = {"registered": False}
 
