@@ -43,6 +43,7 @@ class LayerSpec:
 
 
 LAYERS: tuple[LayerSpec, ...] = (
+    LayerSpec("AADown", "gfdnet_ultra.nn.freq:AADown", "plain"),
     LayerSpec("FIF", "gfdnet_ultra.nn.ffpn:FIF", "multi"),
     LayerSpec("UADF", "gfdnet_ultra.nn.ffpn:UADF", "multi"),
     LayerSpec("DCF", "gfdnet_ultra.nn.ffpn:DCF", "multi"),
