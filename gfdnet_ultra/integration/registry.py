@@ -43,6 +43,7 @@ class LayerSpec:
 
 
 LAYERS: tuple[LayerSpec, ...] = (
+    LayerSpec("DefectGate", "gfdnet_ultra.gate.head:DefectGate", "plain"),
     LayerSpec("AADown", "gfdnet_ultra.nn.freq:AADown", "plain"),
     LayerSpec("FIF", "gfdnet_ultra.nn.ffpn:FIF", "multi"),
     LayerSpec("UADF", "gfdnet_ultra.nn.ffpn:UADF", "multi"),
@@ -157,9 +158,10 @@ def register() -> None:
             raise ValueError(f"LayerSpec {spec.name}: unknown kind {spec.kind!r}; use one of {sorted(KINDS)}")
         _publish(spec, spec.load())
     torch.serialization.add_safe_globals(_safe_load_classes())  # ULTRALYTICS_SAFE_LOAD=1 checkpoints
-    from . import model_files, workers
+    from . import gate_hooks, model_files, workers
 
     model_files.install()
+    gate_hooks.install()
     workers.install()
     self_test()
     _state["registered"] = True
