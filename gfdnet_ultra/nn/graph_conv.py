@@ -46,7 +46,8 @@ def axial_shifts(length: int | torch.Tensor, k: int, max_shifts: int, slots: int
 
 def _shift_slots(length: int, k: int, max_shifts: int) -> int:
     """Slots per axis: exact in eager mode, ``max_shifts`` under tracing so no size is baked into the graph."""
-    if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+    compiling = getattr(torch.compiler, "is_compiling", lambda: False)()  # torch >= 2.3; dynamo traces symbolic sizes
+    if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or compiling:
         return max_shifts
     return max(1, min(max_shifts, (length - 1) // k))
 

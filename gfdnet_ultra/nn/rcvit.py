@@ -158,7 +158,8 @@ class RCViT(nn.Module):
     YAML kind "backbone" (parsed like Ultralytics' ``TorchVision``): the row ``[-1, 1, RCViT, [c_out, "xs"]]`` passes
     everything after ``c_out`` to the constructor, and ``Index`` rows pick the levels, e.g. for "xs" with the default
     ``out_indices=(1, 2, 3)``: ``[0, 1, Index, [56, 0]]`` (P3/8), ``[0, 1, Index, [112, 1]]`` (P4/16),
-    ``[0, 1, Index, [220, 2]]`` (P5/32). ``channels`` lists the widths of the returned levels.
+    ``[0, 1, Index, [220, 2]]`` (P5/32). ``channels`` lists the widths of the returned levels; for stages 1, 2, 3 they
+    are xs 56/112/220, s 64/128/256, m 96/192/384, t 128/256/512 (``Index`` widths are not width-scaled).
 
     Args:
         variant (str): One of "xs", "s", "m", "t" (official CAS-ViT configurations).
@@ -185,6 +186,10 @@ class RCViT(nn.Module):
         super().__init__()
         if variant not in RCVIT_VARIANTS:
             raise ValueError(f"RCViT: unknown variant '{variant}'; valid variants are {sorted(RCVIT_VARIANTS)}")
+        if isinstance(pretrained, bool):  # the GFD-Net README's rcvit_m(pretrained=True) would need a download
+            if pretrained:
+                raise ValueError("RCViT: pretrained=True is not supported (no downloads); give a local checkpoint path")
+            pretrained = None
         out_indices = tuple(out_indices)
         if not out_indices or list(out_indices) != sorted(set(out_indices)) or not set(out_indices) <= {0, 1, 2, 3}:
             raise ValueError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import logging
 import pickle
@@ -65,7 +66,7 @@ def test_pretrained_loads_a_wrapped_local_checkpoint_and_reports_missing_keys(tm
     state = {f"module.{k}": v for k, v in src.state_dict().items() if not k.startswith("norm")}
     state["head.weight"] = torch.zeros(1000, 220)  # a classification checkpoint's head is unexpected here
     path = tmp_path / "rcvit_xs.pth"
-    torch.save({"model": state, "epoch": 3}, path)
+    torch.save({"model": state, "epoch": 3, "args": argparse.Namespace(model="rcvit_xs")}, path)  # official layout
     with caplog.at_level(logging.WARNING):
         m = RCViT("xs", pretrained=str(path))
     torch.testing.assert_close(m.network[0][0].attn.qkv.weight, src.network[0][0].attn.qkv.weight)
@@ -75,6 +76,12 @@ def test_pretrained_loads_a_wrapped_local_checkpoint_and_reports_missing_keys(tm
 def test_pretrained_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.pth"):
         RCViT("xs", pretrained=tmp_path / "nope.pth")
+
+
+def test_pretrained_true_is_refused_because_nothing_is_downloaded():
+    with pytest.raises(ValueError, match="local checkpoint path"):
+        RCViT("m", pretrained=True)
+    assert RCViT("xs", pretrained=False).channels == [56, 112, 220]
 
 
 def test_pretrained_from_another_variant_matches_no_key_and_is_rejected(tmp_path):
