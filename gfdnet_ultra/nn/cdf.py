@@ -120,7 +120,15 @@ class CDF(C2f):
     """
 
     def __init__(
-        self, c1: int, c2: int, n: int = 1, k: int = 2, shortcut: bool = False, g: int = 1, e: float = 0.5, max_shifts: int = 20
+        self,
+        c1: int,
+        c2: int,
+        n: int = 1,
+        k: int = 2,
+        shortcut: bool = False,
+        g: int = 1,
+        e: float = 0.5,
+        max_shifts: int = 20,
     ):
         if n < 1:
             raise ValueError(f"CDF: number of DMF blocks n must be >= 1, got n={n}")

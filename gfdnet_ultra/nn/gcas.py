@@ -5,7 +5,8 @@ a global scalar computed from the stage input. Shape shorthand: B batch, c1 stag
 2H x 2W stage-input size, H x W stage-output size.
 
 Every block: ``x += LI(x); x += GCA(BN(x), y); x += MLP(BN(x))`` with ``y`` the stage input, where
-``GCA(x, y) = DW3(DW3(ChOp(SpOp(q)) + k * G(y)) * v)`` and ``G(y) = sigmoid(1x1_{C->1}(GAP(sigmoid(DW3(DWConv_s2(y))))))``;
+``GCA(x, y) = DW3(DW3(ChOp(SpOp(q)) + k * G(y)) * v)`` and
+``G(y) = sigmoid(1x1_{C->1}(GAP(sigmoid(DW3(DWConv_s2(y))))))``;
 ``q = k = v = x`` (GCAAtten2, the released GAstage) or ``q, k, v = chunk(1x1_{C->3C}(x))`` (GCAAtten, the README's).
 Deviations from the reference code: ``n`` is honoured (the reference GAstage ignores it and always builds GB1, which
 is SCDown + a block, then GB3, the same block without SCDown); here SCDown is the stage's own first layer and the n

@@ -120,7 +120,7 @@ def load_local_checkpoint(model: nn.Module, path: str | Path) -> tuple[list[str]
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{type(model).__name__}: pretrained checkpoint not found: '{path}' (give a local file)")
+        raise FileNotFoundError(f"{type(model).__name__}: pretrained checkpoint not found: '{path}'; give a local file")
     with torch.serialization.safe_globals([argparse.Namespace]):  # official checkpoints store their argparse args
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     for key in ("model", "state_dict"):
@@ -153,7 +153,7 @@ def load_local_checkpoint(model: nn.Module, path: str | Path) -> tuple[list[str]
 
 
 class RCViT(nn.Module):
-    """CAS-ViT backbone returning a list of BN-normalised stage outputs, (B, 3, H, W) -> [(B, Ci, H/2^(i+2), W/2^(i+2))].
+    """CAS-ViT backbone returning BN-normalised stage outputs, (B, 3, H, W) -> [(B, Ci, H/2^(i+2), W/2^(i+2)), ...].
 
     YAML kind "backbone" (parsed like Ultralytics' ``TorchVision``): the row ``[-1, 1, RCViT, [c_out, "xs"]]`` passes
     everything after ``c_out`` to the constructor, and ``Index`` rows pick the levels, e.g. for "xs" with the default

@@ -13,7 +13,7 @@ from gfdnet_ultra.nn.graph_conv import DynamicMRConv4d, axial_shifts, max_relati
 
 
 def expected_max_relative(x: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
-    """GreedyViG ``DynamicMRConv4d`` aggregation, transcribed: a Python loop over every kh-th row / kw-th column shift."""
+    """GreedyViG ``DynamicMRConv4d`` aggregation, transcribed: a Python loop over every kh-th row and kw-th column."""
     _, _, h, w = x.shape
     x_j = x - x
     x_rolled = torch.cat([x[:, :, -h // 2 :, :], x[:, :, : -h // 2, :]], dim=2)
@@ -36,7 +36,8 @@ def reference_step(length: int, k: int, max_shifts: int) -> int:
     return max(k, math.ceil(length / (max_shifts + 1)))
 
 
-CASES = [(9, 7, 2, 100), (10, 10, 3, 100), (16, 12, 2, 3), (13, 20, 1, 4), (1, 5, 2, 8), (80, 80, 2, 20), (40, 24, 2, 20)]
+CASES = [(9, 7, 2, 100), (10, 10, 3, 100), (16, 12, 2, 3), (13, 20, 1, 4), (1, 5, 2, 8), (80, 80, 2, 20),
+         (40, 24, 2, 20)]
 
 
 @pytest.mark.parametrize(("h", "w", "k", "max_shifts"), CASES)

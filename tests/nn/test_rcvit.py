@@ -70,7 +70,8 @@ def test_pretrained_loads_a_wrapped_local_checkpoint_and_reports_missing_keys(tm
     with caplog.at_level(logging.WARNING):
         m = RCViT("xs", pretrained=str(path))
     torch.testing.assert_close(m.network[0][0].attn.qkv.weight, src.network[0][0].attn.qkv.weight)
-    assert "15 missing" in caplog.text  # 3 output BNs x 5 entries and "1 unexpected" in caplog.text and "norm2.weight" in caplog.text
+    assert "15 missing" in caplog.text  # 3 output BNs x 5 entries each
+    assert "1 unexpected" in caplog.text and "norm2.weight" in caplog.text
 
 
 def test_pretrained_missing_file_names_the_path(tmp_path):
