@@ -27,6 +27,7 @@ def main() -> None:
     ap.add_argument("--n-val", type=int, default=100)
     ap.add_argument("--schedule", default="const")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reuse", action="store_true", help="skip a training whose last.pt exists")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
 
@@ -43,16 +44,18 @@ def main() -> None:
     for det_only in (False, True):
         name = "defective_only" if det_only else "all_images"
         t0 = time.time()
-        YOLO("yolo11-gated-n.yaml").train(
-            **common, epochs=a.epochs, batch=16, workers=0, project=str(out), name=name, exist_ok=True, seed=0,
-            deterministic=True, gate_schedule=a.schedule, gate_det_on_defective_only=det_only, amp=False,
-        )
+        weights = out / name / "weights" / "last.pt"
+        if not (a.reuse and weights.exists()):
+            YOLO("yolo11-gated-n.yaml").train(
+                **common, epochs=a.epochs, batch=16, workers=0, project=str(out), name=name, exist_ok=True, seed=0,
+                deterministic=True, gate_schedule=a.schedule, gate_det_on_defective_only=det_only, amp=False,
+            )
         train_s = time.time() - t0
-        model = YOLO(out / name / "weights" / "last.pt")
+        model = YOLO(weights)
         picked = pick_gate_threshold(model, target_recall=0.99, split="train", batch=16, **common)
         run = {"train_s": train_s, "picked_threshold": picked}
         for label, thr in (("ungated", 0.0), ("gated_0.5", 0.5), ("gated_picked", picked)):
-            m = YOLO(out / name / "weights" / "last.pt").val(**common, batch=1, threshold=thr,
+            m = YOLO(weights).val(**common, batch=1, threshold=thr,
                                                            project=str(out), name=f"{name}_val_{label}", exist_ok=True)
             run[label] = m.gate
         results["runs"][name] = run

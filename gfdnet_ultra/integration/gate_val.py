@@ -85,7 +85,7 @@ def pick_gate_threshold(model, data: str, target_recall: float = 0.99, split: st
     """
     from ..gate.threshold import pick_threshold
 
-    metrics = model.val(data=data, split=split, threshold=0.0, plots=False, save_json=False, **val_args)
+    metrics = model.val(**{**val_args, "data": data, "split": split, "threshold": 0.0, "plots": False, "save_json": False})
     rows = getattr(metrics, "gate_rows", None)
     if not rows:
         raise ValueError("pick_gate_threshold: the model has no gate; use a gated checkpoint or gate_classifier=")
