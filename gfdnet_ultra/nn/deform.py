@@ -115,6 +115,7 @@ class ModulatedDeformConv2d(nn.Module):
         args = (self.weight, self.bias)
         if self.export or torch.onnx.is_in_onnx_export():
             return deform_conv2d_sampled(x, offset, mask, *args, self.stride, self.padding, self.dilation)
+        offset = torch.nan_to_num(offset)  # torchvision's CPU kernel segfaults on NaN offsets (e.g. torch.empty inputs)
         return torchvision.ops.deform_conv2d(
             x, offset, *args, stride=self.stride, padding=self.padding, dilation=self.dilation, mask=mask
         )

@@ -100,3 +100,11 @@ def test_module_survives_pickling():
     x, offset, mask = _inputs(1, 3, 5, 5, 3, 1, 1, 1, 1.0)
     m2 = pickle.loads(pickle.dumps(m))
     assert torch.equal(m(x, offset, mask), m2(x, offset, mask))
+
+
+def test_nan_offsets_do_not_crash_the_eager_path():
+    """torchvision's CPU kernel segfaults on NaN offsets; Ultralytics' FLOP counter feeds torch.empty images."""
+    m = ModulatedDeformConv2d(4, 4, 3)
+    offset = torch.full((1, 18, 8, 8), float("nan"))
+    y = m(torch.randn(1, 4, 8, 8), offset, torch.ones(1, 9, 8, 8))
+    assert y.shape == (1, 4, 8, 8)
