@@ -1,0 +1,1 @@
+"""Measurement infrastructure for `scripts/benchmark.py`: FLOPs, latency, memory, training time, report."""

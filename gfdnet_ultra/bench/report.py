@@ -1,0 +1,214 @@
+"""Render suite results: `docs/benchmarks.md` (tables with ratios to YOLO11n, method, device, command), a JSON dump and
+a plot (mAP50-95 against PyTorch latency when accuracy was measured, latency bars otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ("TARGETS", "expected_figures", "render_markdown", "write_report")
+
+MISSING = "—"
+TARGETS = (  # (figure key, comparison, bound, relative to): issue 6 targets for gfdnet-n
+    ("params", "<=", 2.1e6, None),
+    ("gflops", "<=", 8.5, None),
+    ("pt_b1", "<=", 1.3, "yolo11n"),
+    ("ort_b1", "<=", 1.3, "yolo11n"),
+    ("train_epoch_s", "<=", 1.5, "yolo11n"),
+    ("map50_95", ">=", 1.0, "yolo11n"),
+    ("map50_95", ">=", 1.0, "yolo26n"),
+)
+
+
+def expected_figures(cfg: dict) -> list[str]:
+    """Row keys every built model must carry for the phases `cfg` (a `Config` as dict) asked for.
+
+    Examples:
+        >>> expected_figures({"batches": [1], "onnx": False, "memory": False, "train_time": False, "accuracy": False})
+        ['params', 'gflops', 'pt_b1']
+    """
+    keys = ["params", "gflops"] + [f"{be}_b{b}" for be in ("pt", "ort") if be == "pt" or cfg["onnx"] for b in cfg["batches"]]
+    keys += ["mem_b1_mib"] * cfg["memory"] + ["train_epoch_s"] * cfg["train_time"]
+    return keys + ["map50", "map50_95", "acc_device"] * cfg["accuracy"]
+
+
+def _value(v) -> float | None:
+    return v["median_ms"] if isinstance(v, dict) else v
+
+
+def _ratio(row: dict, base: dict | None, key: str) -> str:
+    a, b = _value(row.get(key)), _value((base or {}).get(key))
+    return f"{a / b:.2f}×" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else MISSING
+
+
+def _columns(cfg: dict) -> list[tuple[str, str, callable, bool]]:
+    """(header, key, formatter, with a ratio column) per figure."""
+    ms = lambda s: f"{s['median_ms']:.1f} [{s['p10_ms']:.1f}–{s['p90_ms']:.1f}]"  # noqa: E731
+    cols = [("Params (M)", "params", lambda v: f"{v / 1e6:.3f}", True), (f"GFLOPs@{cfg['flops_imgsz']}", "gflops", lambda v: f"{v:.2f}", True)]
+    for be, label in (("pt", "PyTorch"), ("ort", "ORT")):
+        if be == "pt" or cfg["onnx"]:
+            cols += [(f"{label} b{b} ms", f"{be}_b{b}", ms, b == 1) for b in cfg["batches"]]
+    if cfg["memory"]:
+        cols.append(("Peak MiB b1", "mem_b1_mib", lambda v: f"{v:.1f}", False))
+    if cfg["train_time"]:
+        cols.append(("Train s/epoch", "train_epoch_s", lambda v: f"{v:.2f}", True))
+    if cfg["accuracy"]:
+        cols += [("mAP50", "map50", lambda v: f"{v:.3f}", False), ("mAP50-95", "map50_95", lambda v: f"{v:.3f}", True)]
+        cols.append(("Acc. device", "acc_device", str, False))
+    return cols
+
+
+def _results_table(res: dict) -> list[str]:
+    cfg, rows = res["config"], res["rows"]
+    base = rows.get("yolo11n")
+    cols = _columns(cfg)
+    head = ["Model"] + [h for h, _, _, r in cols for h in ((h, "×YOLO11n") if r else (h,))]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in rows.items():
+        cells = [name]
+        for _, key, fmt, with_ratio in cols:
+            cells.append(fmt(row[key]) if row.get(key) is not None else MISSING)
+            if with_ratio:
+                cells.append(_ratio(row, base, key))
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def _targets(res: dict) -> list[str]:
+    rows = res["rows"]
+    if "gfdnet-n" not in rows:
+        return ["gfdnet-n was not measured in this run, so its targets are not evaluated."]
+    out = ["| Target (gfdnet-n) | Measured | Holds |", "|---|---|---|"]
+    for key, op, bound, rel in TARGETS:
+        a = _value(rows["gfdnet-n"].get(key))
+        b = _value(rows.get(rel, {}).get(key)) if rel else 1.0
+        if a is None or b is None or not b:
+            out.append(f"| {key} {op} {bound}{'× ' + rel if rel else ''} | not measured | {MISSING} |")
+            continue
+        v = a / b if rel else a
+        ok = v <= bound if op == "<=" else v >= bound
+        shown = f"{v:.2f}× {rel}" if rel else (f"{v / 1e6:.3f} M" if key == "params" else f"{v:.2f}")
+        target = f"{op} {bound}× {rel}" if rel else (f"{op} {bound / 1e6:.1f} M" if key == "params" else f"{op} {bound}")
+        out.append(f"| {key} {target} | {shown} | {'yes' if ok else '**no**'} |")
+    return out
+
+
+def _flops_table(res: dict) -> list[str]:
+    out = ["| Model | thop+functional GFLOPs | of which functional | Ultralytics `get_flops` (stride proxy) | Top functional ops (GFLOPs) |"]
+    out.append("|---|---|---|---|---|")
+    for name, row in res["rows"].items():
+        top = ", ".join(f"{k} {v:.3f}" for k, v in list(row.get("functional_ops", {}).items())[:4])
+        out.append(f"| {name} | {row['gflops']:.3f} | {row['gflops_functional']:.3f} | {row['gflops_ultralytics']:.3f} | {top} |")
+    return out
+
+
+def _profile_table(prof: dict) -> list[str]:
+    layers = sorted(prof["layers"], key=lambda r: -r["ms"])
+    out = [f"Per-layer profile of {prof['model']} (PyTorch, batch 1, {prof['imgsz']}x{prof['imgsz']}, median ms), slowest first:", ""]
+    out += ["| Layer | Type | Params | GFLOPs | ms | Share |", "|---|---|---|---|---|---|"]
+    out += [f"| {r['i']} | {r['type']} | {r['params']} | {r['gflops']:.3f} | {r['ms']:.2f} | {100 * r['share']:.1f}% |" for r in layers]
+    return out
+
+
+def render_markdown(res: dict, command: str) -> str:
+    """The benchmark note as markdown."""
+    cfg, env = res["config"], res["env"]
+    v = env["versions"]
+    lines = ["# Benchmarks", "", "Generated by `scripts/benchmark.py`; do not edit by hand. Regenerate with:", "", "```", command, "```", ""]
+    lines += [
+        f"- Date: {env['date']}; commit {env['commit']}.",
+        f"- Device: {env['cpu']} ({env['logical_cores']} logical cores, shared), {env['threads']} thread(s) for PyTorch "
+        f"and onnxruntime; accelerator: {env['accelerator']}.",
+        "- Versions: " + ", ".join(f"{k} {v[k]}" for k in v) + f", Python {env['python']}.",
+        f"- Latency: input {cfg['imgsz']}x{cfg['imgsz']}, {cfg['reps']} repetitions after {cfg['warmup']} warm-up call(s), "
+        "all models and backends interleaved round-robin in one process; cells are median [p10–p90] ms. PyTorch: fused "
+        "model (Ultralytics `fuse()` plus our layers' `fuse()`), eval mode, `torch.inference_mode()`. ORT: the graph "
+        "from `YOLO(...).export(format=\"onnx\", imgsz, batch)`, CPUExecutionProvider, same thread count.",
+        f"- FLOPs: one forward pass at {cfg['flops_imgsz']}x{cfg['flops_imgsz']} (full resolution, no stride-proxy "
+        f"extrapolation), counter: {res['counter']}; FLOPs = 2 x thop ops, as Ultralytics reports.",
+        "- Peak memory: most bytes of tensors alive during one batch-1 forward (torch.profiler memory events) plus "
+        "parameters and buffers; allocator slack and the interpreter are not included.",
+        "- Models are built from YAML with 80 classes and random weights (speed does not depend on the weights).",
+    ]
+    if cfg["train_time"] or cfg["accuracy"]:
+        d = res.get("dataset", cfg["data"])
+        lines.append(
+            f"- Data: synthetic defect set (`gfdnet_ultra.data.synthetic.make_synthetic_dataset`, {d['n_train']} train / "
+            f"{d['n_val']} val images at {d['imgsz']} px, seed {d['seed']}, 6 classes)."
+        )
+    if cfg["train_time"]:
+        r = cfg["train_recipe"]
+        lines.append(
+            f"- Training time: seconds per epoch (train loop only, no validation), median over {cfg['train_reps']} "
+            f"interleaved repetition(s) of a {r['epochs']}-epoch run (first epoch dropped when there are more), imgsz "
+            f"{r['imgsz']}, batch {r['batch']}, device {r['device']}."
+        )
+    if cfg["accuracy"]:
+        r = cfg["accuracy_recipe"]
+        lines.append(
+            f"- Accuracy recipe (same for every model): `YOLO(\"<model>.yaml\").train(epochs={r['epochs']}, imgsz={r['imgsz']}, "
+            f"batch={r['batch']}, seed={r['seed']}, deterministic=True, workers=0, amp=False)`, from scratch, Ultralytics' "
+            "default augmentation and optimiser; mAP on the validation split of the best checkpoint; device in the table."
+        )
+    lines += ["", "## Results", ""] + _results_table(res)
+    if res["skipped"]:
+        lines += ["", "Not measured: " + ", ".join(res["skipped"]) + " (reasons under Notes)."]
+    lines += ["", "## Targets (issue 6)", ""] + _targets(res)
+    lines += ["", "## FLOP counter", ""]
+    lines += [
+        "The stride-proxy column is Ultralytics' `get_flops` (thop on one-stride-tall images, extrapolated); it misses "
+        "functional ops and size-dependent work. Counter check: stock YOLO11n should read about 6.5 GFLOPs (Ultralytics' "
+        "published figure).",
+        "",
+    ] + _flops_table(res)
+    if res.get("profile"):
+        lines += ["", "## Per-layer profile", ""] + _profile_table(res["profile"])
+    notes = [f"- {n}: skipped, {why}" for n, why in res["skipped"].items()]
+    notes += [f"- {n}, {phase}: {msg}" for n, e in res["errors"].items() for phase, msg in e.items()]
+    if notes:
+        lines += ["", "## Notes", ""] + notes
+    return "\n".join(lines) + "\n"
+
+
+def _plot(res: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = {n: r for n, r in res["rows"].items() if r.get("pt_b1")}
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if any(r.get("map50_95") is not None for r in rows.values()):
+        for n, r in rows.items():
+            if r.get("map50_95") is not None:
+                s = r["pt_b1"]
+                ax.errorbar(s["median_ms"], r["map50_95"], xerr=[[s["median_ms"] - s["p10_ms"]], [s["p90_ms"] - s["median_ms"]]], fmt="o")
+                ax.annotate(n, (s["median_ms"], r["map50_95"]), textcoords="offset points", xytext=(5, 5))
+        ax.set(xlabel="PyTorch CPU latency, batch 1 (ms, median, p10-p90)", ylabel="mAP50-95 (synthetic defects)")
+    else:
+        names = list(rows)
+        for j, key in enumerate(("pt_b1", "ort_b1")):
+            s = [rows[n].get(key) for n in names]
+            xs = [i + 0.4 * j for i, v in enumerate(s) if v]
+            med = [v["median_ms"] for v in s if v]
+            err = [[v["median_ms"] - v["p10_ms"] for v in s if v], [v["p90_ms"] - v["median_ms"] for v in s if v]]
+            ax.bar(xs, med, 0.4, yerr=err, label={"pt_b1": "PyTorch", "ort_b1": "onnxruntime"}[key])
+        ax.set_xticks([i + 0.2 for i in range(len(names))], names)
+        ax.set(ylabel="CPU latency, batch 1 (ms, median, p10-p90)")
+        ax.legend()
+    ax.set_title(f"{res['env']['cpu']}, {res['env']['threads']} thread(s), {res['config']['imgsz']} px")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(res: dict, out: str | Path, command: str) -> dict[str, Path]:
+    """Write `out` (markdown), `out` with .json and .png suffixes; returns the three paths."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = {"md": out, "json": out.with_suffix(".json"), "png": out.with_suffix(".png")}
+    paths["md"].write_text(render_markdown(res, command), encoding="utf-8")
+    paths["json"].write_text(json.dumps({**res, "command": command}, indent=1, default=str) + "\n", encoding="utf-8")
+    _plot(res, paths["png"])
+    return paths

@@ -1,0 +1,204 @@
+"""The benchmark suite: build every model from its YAML, then measure them side by side in one process.
+
+Phases, in order: build and fuse (skipping, with a note, any model whose YAML is missing or does not build), FLOPs
+(`flops.py`), peak memory (`memory.py`), ONNX export through Ultralytics' own exporter (`YOLO(...).export(format=
+"onnx")`, what users get), then PyTorch and onnxruntime latency in one interleaved loop (`latency.py`), a per-layer
+profile of one model (`layer_profile.py`), training time per epoch (interleaved: repetition r trains every model once)
+and the accuracy recipe (`training.py`) on the synthetic defect set. Models use Ultralytics' default 80 classes for
+speed figures and the dataset's classes for training.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import statistics
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from torch import nn
+from tqdm import tqdm
+
+from .env import environment
+from .flops import COUNTER_NAME, count_flops
+from .latency import interleave, ort_runner, set_threads, summarize, torch_runner
+from .layer_profile import layer_profile
+from .memory import peak_memory_mib
+from .training import Recipe, train_isolated
+
+__all__ = ("BASELINE", "DEFAULT_MODELS", "Config", "build", "run_suite")
+
+DEFAULT_MODELS = ("gfdnet-n", "gfdnet-s", "gfdnet-e2e", "yolov8n", "yolo11n", "yolo26n")
+BASELINE = "yolo11n"
+
+
+@dataclass
+class Config:
+    """What to measure and how; `scripts/benchmark.py` fills it from the command line."""
+
+    models: tuple[str, ...] = DEFAULT_MODELS
+    imgsz: int = 640  # latency and memory input side
+    flops_imgsz: int = 640
+    batches: tuple[int, ...] = (1, 8)
+    threads: int = 1
+    reps: int = 10
+    warmup: int = 2
+    onnx: bool = True
+    memory: bool = True
+    profile: str | None = "gfdnet-n"  # model whose layers are profiled, if it was built
+    train_time: bool = False
+    train_reps: int = 1
+    accuracy: bool = False
+    data: dict = field(default_factory=lambda: {"n_train": 160, "n_val": 48, "imgsz": 256, "seed": 0})
+    train_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=2, imgsz=160, batch=16, val=False))
+    accuracy_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=15, imgsz=160, batch=16, val=False))
+
+
+def build(name: str):
+    """`YOLO("<name>.yaml")` with its model fused as Ultralytics' predictor fuses, plus `fuse()` of our own layers."""
+    from ultralytics import YOLO
+
+    yolo = YOLO(name if name.endswith(".yaml") else f"{name}.yaml")
+    model = yolo.model.fuse(verbose=False).eval()  # verbose would run get_flops on uninitialised proxy images
+    for m in model.modules():
+        fuse = getattr(m, "fuse", None)  # a method; some of our layers name a child module `fuse`
+        if type(m).__module__.startswith("gfdnet_ultra") and callable(fuse) and not isinstance(fuse, nn.Module):
+            fuse()
+    return yolo
+
+
+def _export(yolo, imgsz: int, batch: int, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.chdir(folder):  # the exporter writes beside the model file, i.e. into the working directory
+        return Path(yolo.export(format="onnx", imgsz=imgsz, batch=batch, device="cpu")).absolute()
+
+
+def _proxy_gflops(model: nn.Module, imgsz: int) -> float:
+    """Ultralytics' `get_flops` (stride-proxy) figure, for comparison with ours.
+
+    Its proxy images are uninitialised memory (`new_empty`), and torchvision's `deform_conv2d` crashes the process on
+    NaN offsets, so deformable convs run their equal grid_sample formulation here.
+    """
+    from ultralytics.utils.torch_utils import get_flops
+
+    from gfdnet_ultra.nn.deform import ModulatedDeformConv2d
+
+    dcn = [m for m in model.modules() if isinstance(m, ModulatedDeformConv2d)]
+    for m in dcn:
+        m.export = True
+    try:
+        return get_flops(model, imgsz)
+    finally:
+        for m in dcn:
+            del m.export  # back to the class default
+
+
+def _median_epoch(epoch_s: list[float]) -> float:
+    return statistics.median(epoch_s[1:] or epoch_s)  # the first epoch carries one-off start-up costs when others exist
+
+
+@contextlib.contextmanager
+def _quiet():
+    from ultralytics.utils import LOGGER
+
+    level = LOGGER.level
+    LOGGER.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        LOGGER.setLevel(level)
+
+
+def run_suite(cfg: Config, progress: bool = True) -> dict:
+    """Run every phase `cfg` asks for; returns the results dict that `report.py` renders.
+
+    Returns:
+        (dict): `config`, `env`, `counter`, `rows` (model -> figures), `skipped` (model -> reason), `profile`,
+            `errors` (model -> phase -> message).
+    """
+    threads = set_threads(cfg.threads)
+    res = {"config": asdict(cfg), "env": environment(threads), "counter": COUNTER_NAME, "rows": {}, "skipped": {}}
+    res.update(profile=None, errors={})
+    bar = tqdm(total=3 * len(cfg.models), desc="build", unit="step", disable=not progress)
+    yolos, rows = {}, res["rows"]
+
+    def fail(name: str, phase: str, e: Exception) -> None:
+        res["errors"].setdefault(name, {})[phase] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+
+    with _quiet(), tempfile.TemporaryDirectory() as tmp:
+        for name in cfg.models:
+            bar.set_description(f"build {name}")
+            try:
+                yolos[name] = build(name)
+            except FileNotFoundError as e:
+                res["skipped"][name] = f"YAML not found ({str(e).splitlines()[0]})"
+            except Exception as e:  # a model that does not build is reported, not fatal to the others
+                res["skipped"][name] = f"does not build: {type(e).__name__}: {e}"
+            bar.update()
+        for name, yolo in yolos.items():
+            model: nn.Module = yolo.model
+            row = rows[name] = {"params": sum(p.numel() for p in model.parameters())}
+            bar.set_description(f"FLOPs {name}")
+            fc = count_flops(model, cfg.flops_imgsz)
+            row.update(gflops=fc.gflops, gflops_thop=fc.thop_gflops, gflops_functional=fc.functional_gflops)
+            row["functional_ops"] = fc.by_op
+            row["gflops_ultralytics"] = _proxy_gflops(model, cfg.flops_imgsz)
+            bar.update()
+            if cfg.memory:
+                bar.set_description(f"memory {name}")
+                row["mem_b1_mib"] = peak_memory_mib(model, 1, cfg.imgsz)
+            bar.update()
+        runners = {}
+        for name, yolo in yolos.items():
+            for b in cfg.batches:
+                runners[(name, "pt", b)] = torch_runner(yolo.model, b, cfg.imgsz)
+                if cfg.onnx:
+                    bar.set_description(f"export {name} b{b}")
+                    try:
+                        path = _export(yolo, cfg.imgsz, b, Path(tmp) / f"{name}-b{b}")
+                        runners[(name, "ort", b)] = ort_runner(path, b, cfg.imgsz, threads)
+                    except Exception as e:
+                        fail(name, f"onnx b{b}", e)
+        bar.total += cfg.reps * len(runners) + (len(runners) if cfg.warmup else 0)
+        bar.set_description("latency (interleaved)")
+        bar.update(len(runners) if cfg.warmup else 0)
+        times = interleave(runners, cfg.reps, cfg.warmup, on_step=lambda k: bar.update())
+        set_threads(threads)
+        for (name, backend, b), t in times.items():
+            rows[name][f"{backend}_b{b}"] = summarize(t)
+        if cfg.profile in yolos:
+            bar.set_description(f"profile {cfg.profile}")
+            res["profile"] = {"model": cfg.profile, "imgsz": cfg.imgsz, "layers": layer_profile(yolos[cfg.profile].model, cfg.imgsz)}
+        if cfg.train_time or cfg.accuracy:
+            from gfdnet_ultra.data.synthetic import synthetic_dataset
+
+            data = synthetic_dataset(**cfg.data)
+            res["dataset"] = {"generator": "gfdnet_ultra.data.synthetic.make_synthetic_dataset", **cfg.data}
+            bar.total += len(yolos) * (cfg.train_reps * cfg.train_time + cfg.accuracy)
+        if cfg.train_time:
+            epochs = {name: [] for name in yolos}
+            for r in range(cfg.train_reps):
+                for name in yolos:
+                    bar.set_description(f"train time {name} ({r + 1}/{cfg.train_reps})")
+                    try:
+                        out = train_isolated(f"{name}.yaml", data, cfg.train_recipe, threads, Path(tmp) / "train")
+                        epochs[name].append(_median_epoch(out["epoch_s"]))
+                        rows[name]["train_device"] = out["device"]
+                    except Exception as e:
+                        fail(name, "train time", e)
+                    bar.update()
+            for name, e in epochs.items():
+                if e:
+                    rows[name]["train_epoch_s"] = statistics.median(e)
+        if cfg.accuracy:
+            for name in yolos:
+                bar.set_description(f"accuracy {name}")
+                try:
+                    out = train_isolated(f"{name}.yaml", data, cfg.accuracy_recipe, threads, Path(tmp) / "acc")
+                    rows[name].update(map50=out["map50"], map50_95=out["map50_95"], acc_device=out["device"])
+                except Exception as e:
+                    fail(name, "accuracy", e)
+                bar.update()
+    bar.close()
+    return res

@@ -1,0 +1,74 @@
+"""One fixed-recipe Ultralytics training run: seconds per epoch and the final mAP50 / mAP50-95.
+
+Every model gets the same `Recipe` (epochs, image size, batch, seed, Ultralytics' default augmentation and optimiser
+choice), trained through the public `YOLO(...).train()` API, so what is timed is what users run. An epoch is timed
+from Ultralytics' `on_train_epoch_start` to `on_train_epoch_end` callbacks: forward, loss, backward, optimiser step and
+in-process data loading (workers=0 on CPU, as Ultralytics forces), without validation or checkpoint saving.
+`select_device` resets PyTorch's thread count, so the run sets it again when training starts. `train_isolated` runs
+one training in a fresh spawned process, so a crash in one model's training (or state it leaves behind, such as
+deterministic-algorithm flags) cannot take down or skew the rest of the benchmark.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+__all__ = ("Recipe", "train_isolated", "train_run")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Training settings shared by every model; `args()` is what `YOLO.train` receives.
+
+    Examples:
+        >>> Recipe(epochs=2, imgsz=64).args()["epochs"]
+        2
+    """
+
+    epochs: int = 10
+    imgsz: int = 160
+    batch: int = 16
+    seed: int = 0
+    device: str = "cpu"
+    val: bool = True  # validate every epoch (False: only after the last, which Ultralytics always does)
+
+    def args(self) -> dict:
+        """Keyword arguments of `YOLO.train`; everything not named keeps Ultralytics' default (augmentation included)."""
+        return {**asdict(self), "deterministic": True, "workers": 0, "plots": False, "amp": False, "verbose": False}
+
+
+def train_run(model: str, data: str | Path, recipe: Recipe, threads: int, project: str | Path | None = None) -> dict:
+    """Train `model` (a YAML name) on `data` with `recipe`; per-epoch seconds, final mAPs and the device used.
+
+    Returns:
+        (dict): `epoch_s` (list of seconds), `map50`, `map50_95` (validation of the best checkpoint), `device`.
+    """
+    from ultralytics import YOLO
+
+    from .latency import set_threads
+
+    yolo, starts, epoch_s = YOLO(model), [], []
+    yolo.add_callback("on_train_start", lambda trainer: set_threads(threads))
+    yolo.add_callback("on_train_epoch_start", lambda trainer: starts.append(time.perf_counter()))
+    yolo.add_callback("on_train_epoch_end", lambda trainer: epoch_s.append(time.perf_counter() - starts[-1]))
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics = yolo.train(data=str(data), project=str(project or tmp), name=Path(model).stem, exist_ok=True, **recipe.args())
+        device = str(yolo.trainer.device)
+    set_threads(threads)
+    return {"epoch_s": epoch_s, "map50": float(metrics.box.map50), "map50_95": float(metrics.box.map), "device": device}
+
+
+def train_isolated(model: str, data: str | Path, recipe: Recipe, threads: int, project: str | Path | None = None) -> dict:
+    """`train_run` in a fresh spawned process; a crash there raises RuntimeError here instead of killing the caller."""
+    import multiprocessing
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(train_run, model, str(data), recipe, threads, project and str(project)).result()
+        except BrokenProcessPool as e:
+            raise RuntimeError(f"the training process for {model} died (crash or out of memory)") from e

@@ -1,0 +1,90 @@
+"""Benchmark GFD-Net variants against YOLOv8n, YOLO11n and YOLO26n side by side; writes docs/benchmarks.{md,json,png}.
+
+Examples:
+    python scripts/benchmark.py --quick --out runs/bench/benchmarks.md          # CI-sized smoke run, a minute or two
+    python scripts/benchmark.py --threads 1 --reps 15 --train-time              # speed figures for docs/benchmarks.md
+    python scripts/benchmark.py --threads 1 --train-time --accuracy --epochs 15  # plus the accuracy recipe
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # before torch loads: keeps profiler start/stop lines off the bar
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_VERBOSE", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+if (ROOT / "gfdnet_ultra").is_dir():  # prefer the checkout this script lives in over an installed copy
+    sys.path.insert(0, str(ROOT))
+
+from gfdnet_ultra.bench.report import write_report  # noqa: E402
+from gfdnet_ultra.bench.suite import DEFAULT_MODELS, Config, run_suite  # noqa: E402
+from gfdnet_ultra.bench.training import Recipe  # noqa: E402
+
+QUICK = {"imgsz": 64, "batches": (1, 2), "reps": 3, "warmup": 1, "train_reps": 1}
+QUICK_DATA = {"n_train": 8, "n_val": 4, "imgsz": 64, "seed": 0}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), help="YAML names without .yaml; missing ones are skipped with a note")
+    p.add_argument("--imgsz", type=int, default=640, help="latency and memory input side (FLOPs always at --flops-imgsz)")
+    p.add_argument("--flops-imgsz", type=int, default=640)
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    p.add_argument("--threads", type=int, default=1, help="PyTorch and onnxruntime intra-op threads")
+    p.add_argument("--reps", type=int, default=10, help="interleaved timed repetitions per model, backend and batch")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--no-onnx", action="store_true", help="skip the export and onnxruntime latency")
+    p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--profile", default="gfdnet-n", help="model to profile layer by layer ('' for none)")
+    p.add_argument("--train-time", action="store_true", help="measure training seconds per epoch (slow)")
+    p.add_argument("--train-reps", type=int, default=1)
+    p.add_argument("--accuracy", action="store_true", help="train every model with one recipe and report mAP (slow)")
+    p.add_argument("--epochs", type=int, default=15, help="accuracy recipe epochs")
+    p.add_argument("--train-imgsz", type=int, default=160, help="training image size (train time and accuracy)")
+    p.add_argument("--train-batch", type=int, default=16)
+    p.add_argument("--device", default="cpu", help="training device, e.g. cpu or 0")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-train", type=int, default=160, help="synthetic training images")
+    p.add_argument("--data-val", type=int, default=48, help="synthetic validation images")
+    p.add_argument("--quick", action="store_true", help="CI smoke run: tiny sizes, every figure, 1 epoch")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="markdown path; .json and .png beside it")
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def config(a: argparse.Namespace) -> Config:
+    data = {"n_train": a.data_train, "n_val": a.data_val, "imgsz": 256, "seed": a.seed}
+    common = {"imgsz": a.train_imgsz, "batch": a.train_batch, "seed": a.seed, "device": a.device, "val": False}
+    cfg = Config(
+        models=tuple(a.models), imgsz=a.imgsz, flops_imgsz=a.flops_imgsz, batches=tuple(a.batches), threads=a.threads,
+        reps=a.reps, warmup=a.warmup, onnx=not a.no_onnx, memory=not a.no_memory, profile=a.profile or None,
+        train_time=a.train_time, train_reps=a.train_reps, accuracy=a.accuracy, data=data,
+        train_recipe=Recipe(epochs=2, **common), accuracy_recipe=Recipe(epochs=a.epochs, **common),
+    )  # fmt: skip
+    if a.quick:  # every phase, at sizes a CI runner finishes in a minute or two
+        tiny = {**common, "imgsz": 64, "batch": 4}
+        cfg = replace(cfg, **QUICK, train_time=True, accuracy=True, data=QUICK_DATA)
+        cfg = replace(cfg, train_recipe=Recipe(epochs=1, **tiny), accuracy_recipe=Recipe(epochs=1, **tiny))
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse(argv)
+    command = "python scripts/benchmark.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
+    res = run_suite(config(a), progress=not a.no_progress)
+    paths = write_report(res, a.out, command.strip())
+    for n, why in res["skipped"].items():
+        print(f"skipped {n}: {why}")
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

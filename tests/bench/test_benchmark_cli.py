@@ -1,0 +1,29 @@
+"""`scripts/benchmark.py --quick` end to end on stock models: the note, JSON and plot, every figure in every row."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from gfdnet_ultra.bench.report import MISSING, expected_figures
+from tests.conftest import REPO, run
+
+
+@pytest.mark.slow
+def test_quick_run_writes_every_figure_for_every_model_and_skips_missing_yaml(tmp_path):
+    out = tmp_path / "bench" / "benchmarks.md"
+    args = ["--quick", "--no-progress", "--models", "yolo11n", "yolov8n", "no-such-model", "--out", str(out)]
+    r = run([sys.executable, str(REPO / "scripts" / "benchmark.py"), *args], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(out.with_suffix(".json").read_text())
+    assert set(res["rows"]) == {"yolo11n", "yolov8n"} and "no-such-model" in res["skipped"]
+    assert not res["errors"]
+    for name, row in res["rows"].items():
+        assert all(row.get(k) is not None for k in expected_figures(res["config"])), name
+    md = out.read_text()
+    table = md.split("## Results")[1].split("\n\n")[1].splitlines()[2:]
+    assert len(table) == 2 and all(MISSING not in line.split("|")[2:-1] for line in table)
+    assert "--quick" in md and res["env"]["cpu"] in md and "no-such-model: skipped" in md
+    assert out.with_suffix(".png").stat().st_size > 0

@@ -1,0 +1,79 @@
+"""The benchmark note: one row per model with every requested figure, ratios to YOLO11n, targets, JSON and plot."""
+
+from __future__ import annotations
+
+import json
+
+from gfdnet_ultra.bench.report import MISSING, expected_figures, render_markdown, write_report
+from gfdnet_ultra.bench.suite import Config
+from gfdnet_ultra.bench.training import Recipe
+
+CFG = {
+    "models": ["gfdnet-n", "yolo11n", "yolo26n"], "imgsz": 640, "flops_imgsz": 640, "batches": [1, 8], "threads": 1,
+    "reps": 5, "warmup": 1, "onnx": True, "memory": True, "profile": "gfdnet-n", "train_time": True, "train_reps": 1,
+    "accuracy": True, "data": {"n_train": 16, "n_val": 8, "imgsz": 64, "seed": 0},
+    "train_recipe": vars(Recipe(epochs=2)), "accuracy_recipe": vars(Recipe(epochs=3)),
+}  # fmt: skip
+ENV = {"cpu": "Test CPU", "logical_cores": 2, "threads": 1, "accelerator": "none", "python": "3", "versions": {"torch": "2"}}
+ENV.update(date="2026-01-01 00:00 UTC", commit="abc123")
+
+
+def _lat(ms):
+    return {"median_ms": ms, "p10_ms": ms - 1, "p90_ms": ms + 1, "iqr_ms": 1.0, "n": 5}
+
+
+def _row(scale):
+    row = {"params": 2.0e6 * scale, "gflops": 6.0 * scale, "gflops_thop": 5.9 * scale, "gflops_functional": 0.1 * scale}
+    row.update(gflops_ultralytics=5.9 * scale, functional_ops={"mul": 0.05}, mem_b1_mib=10.0, train_epoch_s=3.0 * scale)
+    row.update({f"{be}_b{b}": _lat(10.0 * b * scale) for be in ("pt", "ort") for b in (1, 8)})
+    return {**row, "map50": 0.5 * scale, "map50_95": 0.3 * scale, "acc_device": "cpu"}
+
+
+RES = {
+    "config": CFG, "env": ENV, "counter": "thop+functional", "skipped": {"gfdnet-s": "YAML not found"},
+    "rows": {"gfdnet-n": _row(1.2), "yolo11n": _row(1.0), "yolo26n": _row(0.9)}, "errors": {},
+    "profile": {"model": "gfdnet-n", "imgsz": 640, "layers": [{"i": 0, "type": "Conv", "params": 10, "gflops": 0.1, "ms": 2.0, "share": 1.0}]},
+}  # fmt: skip
+
+
+def _table_rows(md):
+    table = md.split("## Results")[1].split("\n\n")[1].splitlines()
+    return table[0], [line for line in table[2:]]
+
+
+def test_every_model_row_has_every_requested_figure_and_ratio():
+    header, rows = _table_rows(render_markdown(RES, "python scripts/benchmark.py"))
+    n_cols = header.count("|") - 1
+    assert len(rows) == 3
+    for line in rows:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert len(cells) == n_cols and MISSING not in cells, line
+    assert "×YOLO11n" in header and "| yolo11n | 2.000 | 1.00× |" in render_markdown(RES, "cmd")
+
+
+def test_note_names_command_device_date_versions_counter_and_skipped_models():
+    md = render_markdown(RES, "python scripts/benchmark.py --threads 1")
+    for text in ("python scripts/benchmark.py --threads 1", "Test CPU", "2026-01-01", "torch 2", "thop+functional"):
+        assert text in md
+    assert "gfdnet-s: skipped, YAML not found" in md and "## Per-layer profile" in md
+
+
+def test_targets_compare_gfdnet_n_with_yolo11n_and_yolo26n():
+    md = render_markdown(RES, "cmd").split("## Targets")[1].split("##")[0]
+    assert "| params <= 2.1 M | 2.400 M | **no** |" in md
+    assert "| pt_b1 <= 1.3× yolo11n | 1.20× yolo11n | yes |" in md
+    assert "| map50_95 >= 1.0× yolo26n | 1.33× yolo26n | yes |" in md
+
+
+def test_expected_figures_follow_the_config():
+    assert expected_figures(CFG) == [
+        "params", "gflops", "pt_b1", "pt_b8", "ort_b1", "ort_b8", "mem_b1_mib", "train_epoch_s", "map50", "map50_95", "acc_device",
+    ]  # fmt: skip
+    assert set(expected_figures(CFG)) <= set(RES["rows"]["yolo11n"])
+    assert {"train_recipe", "accuracy_recipe"} <= set(vars(Config()))
+
+
+def test_write_report_writes_markdown_json_and_png(tmp_path):
+    paths = write_report(RES, tmp_path / "b.md", "cmd")
+    assert json.loads(paths["json"].read_text())["command"] == "cmd"
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG" and paths["md"].read_text().startswith("# Benchmarks")
