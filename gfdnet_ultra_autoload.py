@@ -2,7 +2,8 @@
 
 Ultralytics has no plugin entry point. The installed `gfdnet_ultra-autoload.pth` (run by Python's `site` at start-up)
 imports this module, which asks `after_import` to import `gfdnet_ultra` (whose import calls `register()`) right after
-`ultralytics.nn.tasks` has executed. It lives outside the package because importing anything inside `gfdnet_ultra`
+`ultralytics.cfg` (so `yolo` accepts our arguments such as `threshold=`) or `ultralytics.nn.tasks` (for code that loads
+models without the CLI) has executed, whichever comes first. It lives outside the package because importing anything inside `gfdnet_ultra`
 would import Ultralytics at every Python start-up; this module imports only the standard library. Set
 `GFDNET_AUTOLOAD=0` to turn it off.
 
@@ -20,10 +21,10 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-__all__ = ("ENV_SWITCH", "TARGET", "after_import", "enable")
+__all__ = ("ENV_SWITCH", "TARGETS", "after_import", "enable")
 
 ENV_SWITCH = "GFDNET_AUTOLOAD"
-TARGET = "ultralytics.nn.tasks"
+TARGETS = ("ultralytics.cfg", "ultralytics.nn.tasks")
 _pending: dict[str, list[Callable[[ModuleType], None]]] = {}
 
 
@@ -73,7 +74,8 @@ def _register(_module: ModuleType) -> None:
 def enable() -> None:
     """Install the hook unless switched off."""
     if os.environ.get(ENV_SWITCH, "1").lower() not in {"0", "false", "no", "off"}:
-        after_import(TARGET, _register)
+        for target in TARGETS:
+            after_import(target, _register)
 
 
 enable()

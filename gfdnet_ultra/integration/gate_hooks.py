@@ -82,8 +82,15 @@ def _install_criterion() -> None:
 
 
 def _install_engines() -> None:
-    from ultralytics.models.yolo.model import YOLO
+    # register() may run while ultralytics.engine.model is still being imported (autoload hook), so the YOLO class
+    # is patched once its module has executed.
+    from gfdnet_ultra_autoload import after_import
 
+    after_import("ultralytics.models.yolo.model", _patch_task_map)
+
+
+def _patch_task_map(module) -> None:
+    YOLO = module.YOLO
     task_map = YOLO.__dict__["task_map"]
     if getattr(task_map.fget, "_gfdnet_gate", False):
         return

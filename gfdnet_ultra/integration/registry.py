@@ -103,17 +103,16 @@ def _publish(spec: LayerSpec, cls: type) -> None:
 
 
 def _safe_load_classes() -> list[type]:
-    """Every nn.Module class of gfdnet_ultra that a checkpoint may pickle (allowed for weights_only loads)."""
-    import torch
+    """Every class defined in gfdnet_ultra's layer packages, which a checkpoint may pickle (for weights_only loads)."""
+    import pkgutil
+
+    from .. import gate, nn
 
     classes = set()
-    for spec in LAYERS:
-        module = importlib.import_module(spec.target.partition(":")[0])
-        classes.update(
-            obj
-            for _, obj in inspect.getmembers(module, inspect.isclass)
-            if issubclass(obj, torch.nn.Module) and obj.__module__.startswith("gfdnet_ultra.")
-        )
+    for package in (nn, gate):
+        for info in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            module = importlib.import_module(info.name)
+            classes.update(c for _, c in inspect.getmembers(module, inspect.isclass) if c.__module__ == module.__name__)
     return sorted(classes, key=lambda c: f"{c.__module__}.{c.__qualname__}")
 
 
