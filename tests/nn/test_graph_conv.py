@@ -9,6 +9,7 @@ import pickle
 import pytest
 import torch
 
+from gfdnet_ultra.nn import graph_conv
 from gfdnet_ultra.nn.graph_conv import DynamicMRConv4d, axial_shifts, max_relative_axial
 
 
@@ -49,6 +50,32 @@ def test_fast_graph_conv_equals_the_loop_reference_values_and_gradients(h, w, k,
     torch.testing.assert_close(fast, ref, rtol=0, atol=0)
     g = torch.randn_like(fast)
     torch.testing.assert_close(torch.autograd.grad(fast, x, g)[0], torch.autograd.grad(ref, x, g)[0])
+
+
+@pytest.mark.parametrize(("h", "w", "k", "max_shifts"), CASES)
+@pytest.mark.parametrize("chunk_elems", [1, 1 << 20])
+def test_inference_path_and_shift_chunks_equal_the_loop_reference(monkeypatch, h, w, k, max_shifts, chunk_elems):
+    monkeypatch.setattr(graph_conv, "_CHUNK_ELEMS", chunk_elems)  # 1: one shift per chunk; 1 << 20: one chunk
+    torch.manual_seed(h * 100 + w)
+    x = torch.randn(2, 4, h, w, dtype=torch.float64)
+    ref = expected_max_relative(x, reference_step(h, k, max_shifts), reference_step(w, k, max_shifts))
+    with torch.inference_mode():
+        torch.testing.assert_close(max_relative_axial(x, k, max_shifts), ref, rtol=0, atol=0)
+    xg = x.clone().requires_grad_()
+    fast = max_relative_axial(xg, k, max_shifts)
+    refg = expected_max_relative(xg, reference_step(h, k, max_shifts), reference_step(w, k, max_shifts))
+    torch.testing.assert_close(fast, ref, rtol=0, atol=0)
+    g = torch.randn_like(fast)
+    torch.testing.assert_close(torch.autograd.grad(fast, xg, g)[0], torch.autograd.grad(refg, xg, g)[0])
+
+
+def test_shift_chunks_keep_the_first_maximal_slot_on_ties(monkeypatch):
+    x = torch.zeros(1, 2, 12, 3)
+    x[:, :, ::2] = 1.0  # every even shift reaches an identical neighbour: ties everywhere
+    _, one = graph_conv._axis_best(x, torch.arange(1, 12), torch.tensor(1e9), True)
+    monkeypatch.setattr(graph_conv, "_CHUNK_ELEMS", x.numel())
+    _, chunked = graph_conv._axis_best(x, torch.arange(1, 12), torch.tensor(1e9), True)
+    torch.testing.assert_close(chunked, one, rtol=0, atol=0)
 
 
 def test_unbounded_shift_count_reproduces_greedyvig_k2_exactly():
