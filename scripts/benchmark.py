@@ -33,7 +33,9 @@ QUICK_DATA = {"n_train": 8, "n_val": 4, "imgsz": 64, "seed": 0}
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), help="YAML names without .yaml; missing ones are skipped with a note")
+    p.add_argument(
+        "--models", nargs="+", default=list(DEFAULT_MODELS), help="YAML names without .yaml; missing ones are skipped with a note"
+    )
     p.add_argument("--imgsz", type=int, default=640, help="latency and memory input side (FLOPs always at --flops-imgsz)")
     p.add_argument("--flops-imgsz", type=int, default=640)
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8])
@@ -46,6 +48,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--train-time", action="store_true", help="measure training seconds per epoch (slow)")
     p.add_argument("--train-reps", type=int, default=1)
     p.add_argument("--accuracy", action="store_true", help="train every model with one recipe and report mAP (slow)")
+    p.add_argument("--accuracy-models", nargs="+", help="models to train for accuracy (default: all measured)")
     p.add_argument("--epochs", type=int, default=15, help="accuracy recipe epochs")
     p.add_argument("--train-imgsz", type=int, default=160, help="training image size (train time and accuracy)")
     p.add_argument("--train-batch", type=int, default=16)
@@ -54,7 +57,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data-train", type=int, default=160, help="synthetic training images")
     p.add_argument("--data-val", type=int, default=48, help="synthetic validation images")
     p.add_argument("--quick", action="store_true", help="CI smoke run: tiny sizes, every figure, 1 epoch")
-    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="markdown path; .json and .png beside it")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="markdown; .json, .png beside it")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
@@ -66,6 +69,7 @@ def config(a: argparse.Namespace) -> Config:
         models=tuple(a.models), imgsz=a.imgsz, flops_imgsz=a.flops_imgsz, batches=tuple(a.batches), threads=a.threads,
         reps=a.reps, warmup=a.warmup, onnx=not a.no_onnx, memory=not a.no_memory, profile=a.profile or None,
         train_time=a.train_time, train_reps=a.train_reps, accuracy=a.accuracy, data=data,
+        accuracy_models=tuple(a.accuracy_models) if a.accuracy_models else None,
         train_recipe=Recipe(epochs=2, **common), accuracy_recipe=Recipe(epochs=a.epochs, **common),
     )  # fmt: skip
     if a.quick:  # every phase, at sizes a CI runner finishes in a minute or two

@@ -65,7 +65,8 @@ def _count(name: str, args, kwargs, y) -> int:
         groups = args[6] if len(args) > 6 else kwargs.get("groups", 1)
         return calculate_conv2d_flops(list(x.shape), list(y.shape), list(w.shape), groups, transpose="transpose" in name)
     if name in ("grid_sample", "interpolate", "upsample"):
-        mode = kwargs.get("mode", args[2] if len(args) > 2 and isinstance(args[2], str) else "bilinear" if name == "grid_sample" else "nearest")
+        default = "bilinear" if name == "grid_sample" else "nearest"
+        mode = kwargs.get("mode", args[2] if len(args) > 2 and isinstance(args[2], str) else default)
         return RESAMPLE_OPS.get(mode, 0) * _numel(y)
     if name in ("softmax", "log_softmax"):
         x = args[0]
@@ -74,7 +75,7 @@ def _count(name: str, args, kwargs, y) -> int:
     if name in ("group_norm", "layer_norm", "batch_norm", "instance_norm"):
         affine = any(kwargs.get(k) is not None for k in ("weight",)) or len(args) > 2 and isinstance(args[2], torch.Tensor)
         return calculate_norm(args[0].numel()) * (2 if affine else 1)
-    if name in ("avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d"):
+    if name.startswith(("avg_pool", "adaptive_avg_pool")):
         return args[0].numel() + _numel(y)  # one add per input element read once, one divide per output (thop's rule)
     if name in ELEMENTWISE:
         return _numel(y)

@@ -56,7 +56,8 @@ def layer_profile(model: nn.Module, imgsz: int = 640, reps: int = 5) -> list[dic
             x = m(x_in)
         y.append(x if m.i in model.save else None)
         ms = 1e3 * statistics.median(times[k])
-        rows.append({"i": m.i, "type": m.type, "params": sum(q.numel() for q in m.parameters()), "gflops": gflops, "ms": ms})
+        params = sum(q.numel() for q in m.parameters())
+        rows.append({"i": m.i, "type": m.type, "params": params, "gflops": gflops, "ms": ms})
     total = sum(r["ms"] for r in rows) or 1.0
     for r in rows:
         r["share"] = r["ms"] / total

@@ -50,6 +50,7 @@ class Config:
     train_time: bool = False
     train_reps: int = 1
     accuracy: bool = False
+    accuracy_models: tuple[str, ...] | None = None  # None: every built model
     data: dict = field(default_factory=lambda: {"n_train": 160, "n_val": 48, "imgsz": 256, "seed": 0})
     train_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=2, imgsz=160, batch=16, val=False))
     accuracy_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=15, imgsz=160, batch=16, val=False))
@@ -169,13 +170,15 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
             rows[name][f"{backend}_b{b}"] = summarize(t)
         if cfg.profile in yolos:
             bar.set_description(f"profile {cfg.profile}")
-            res["profile"] = {"model": cfg.profile, "imgsz": cfg.imgsz, "layers": layer_profile(yolos[cfg.profile].model, cfg.imgsz)}
+            layers = layer_profile(yolos[cfg.profile].model, cfg.imgsz)
+            res["profile"] = {"model": cfg.profile, "imgsz": cfg.imgsz, "layers": layers}
         if cfg.train_time or cfg.accuracy:
             from gfdnet_ultra.data.synthetic import synthetic_dataset
 
             data = synthetic_dataset(**cfg.data)
             res["dataset"] = {"generator": "gfdnet_ultra.data.synthetic.make_synthetic_dataset", **cfg.data}
-            bar.total += len(yolos) * (cfg.train_reps * cfg.train_time + cfg.accuracy)
+            acc_models = [n for n in yolos if cfg.accuracy_models is None or n in cfg.accuracy_models]
+            bar.total += len(yolos) * cfg.train_reps * cfg.train_time + len(acc_models) * cfg.accuracy
         if cfg.train_time:
             epochs = {name: [] for name in yolos}
             for r in range(cfg.train_reps):
@@ -192,11 +195,12 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
                 if e:
                     rows[name]["train_epoch_s"] = statistics.median(e)
         if cfg.accuracy:
-            for name in yolos:
+            for name in acc_models:
                 bar.set_description(f"accuracy {name}")
                 try:
                     out = train_isolated(f"{name}.yaml", data, cfg.accuracy_recipe, threads, Path(tmp) / "acc")
                     rows[name].update(map50=out["map50"], map50_95=out["map50_95"], acc_device=out["device"])
+                    rows[name]["acc_epoch_s"] = _median_epoch(out["epoch_s"])  # sequential runs: not interleaved
                 except Exception as e:
                     fail(name, "accuracy", e)
                 bar.update()

@@ -6,7 +6,10 @@ from Ultralytics' `on_train_epoch_start` to `on_train_epoch_end` callbacks: forw
 in-process data loading (workers=0 on CPU, as Ultralytics forces), without validation or checkpoint saving.
 `select_device` resets PyTorch's thread count, so the run sets it again when training starts. `train_isolated` runs
 one training in a fresh spawned process, so a crash in one model's training (or state it leaves behind, such as
-deterministic-algorithm flags) cannot take down or skew the rest of the benchmark.
+deterministic-algorithm flags) cannot take down or skew the rest of the benchmark. That process hides `thop`, which
+makes Ultralytics' `get_flops` (run by `model.info()` when the trainer builds and fuses models) return 0 instead of
+profiling uninitialised proxy images (`new_empty`): NaN offsets there crash torchvision's `deform_conv2d`
+(torchvision 0.29). Timed epochs and mAP do not involve it.
 """
 
 from __future__ import annotations
@@ -57,10 +60,18 @@ def train_run(model: str, data: str | Path, recipe: Recipe, threads: int, projec
     yolo.add_callback("on_train_epoch_start", lambda trainer: starts.append(time.perf_counter()))
     yolo.add_callback("on_train_epoch_end", lambda trainer: epoch_s.append(time.perf_counter() - starts[-1]))
     with tempfile.TemporaryDirectory() as tmp:
-        metrics = yolo.train(data=str(data), project=str(project or tmp), name=Path(model).stem, exist_ok=True, **recipe.args())
+        where = {"project": str(project or tmp), "name": Path(model).stem, "exist_ok": True}
+        metrics = yolo.train(data=str(data), **where, **recipe.args())
         device = str(yolo.trainer.device)
     set_threads(threads)
     return {"epoch_s": epoch_s, "map50": float(metrics.box.map50), "map50_95": float(metrics.box.map), "device": device}
+
+
+def _train_without_thop(*args) -> dict:
+    import sys
+
+    sys.modules["thop"] = None  # `import thop` now raises ImportError, which get_flops answers with 0.0
+    return train_run(*args)
 
 
 def train_isolated(model: str, data: str | Path, recipe: Recipe, threads: int, project: str | Path | None = None) -> dict:
@@ -69,6 +80,6 @@ def train_isolated(model: str, data: str | Path, recipe: Recipe, threads: int, p
 
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         try:
-            return pool.submit(train_run, model, str(data), recipe, threads, project and str(project)).result()
+            return pool.submit(_train_without_thop, model, str(data), recipe, threads, project and str(project)).result()
         except BrokenProcessPool as e:
             raise RuntimeError(f"the training process for {model} died (crash or out of memory)") from e

@@ -1,4 +1,4 @@
-"""Latency helpers: interleaved round-robin order, statistics, and the PyTorch / onnxruntime runners (no timings asserted)."""
+"""Latency helpers: interleaved round-robin order, statistics, PyTorch / onnxruntime runners; no timing is asserted."""
 
 from __future__ import annotations
 
