@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+import torchvision
 from torch import nn
 
 from gfdnet_ultra.nn.deform import ModulatedDeformConv2d, deform_conv2d_sampled
@@ -30,10 +31,19 @@ def test_sampled_formulation_matches_torchvision_incl_offsets_out_of_image(k, s,
     torch.manual_seed(0)
     m = ModulatedDeformConv2d(3, 5, k, s, p, d)
     x, offset, mask = _inputs(2, 3, h, w, k, s, p, d, scale)
-    eager = m(x, offset, mask)
-    m.export = True
-    sampled = m(x, offset, mask)
+    eager = torchvision.ops.deform_conv2d(x, offset, m.weight, m.bias, stride=s, padding=p, dilation=d, mask=mask)
+    sampled = m(x, offset, mask)  # CPU: the grid_sample formulation
     assert (eager - sampled).abs().max().item() < 1e-4
+    m.export = True
+    assert torch.equal(m(x, offset, mask), sampled)
+
+
+def test_sampled_formulation_equals_torchvision_in_float64():
+    torch.manual_seed(0)
+    x, offset, mask = (t.double() for t in _inputs(2, 8, 12, 10, 3, 1, 1, 1, 3.0))
+    w = torch.randn(6, 8, 3, 3, dtype=torch.float64)
+    ref = torchvision.ops.deform_conv2d(x, offset, w, padding=1, mask=mask)
+    torch.testing.assert_close(deform_conv2d_sampled(x, offset, mask, w, padding=1), ref, rtol=0, atol=1e-12)
 
 
 def test_offset_layout_is_dy_dx_pairs_row_major_over_taps():
@@ -48,12 +58,15 @@ def test_offset_layout_is_dy_dx_pairs_row_major_over_taps():
 
 def test_gradients_flow_through_both_formulations_and_agree():
     grads = []
-    for export in (False, True):
+    for formulation in ("torchvision", "sampled"):
         torch.manual_seed(1)
         m = ModulatedDeformConv2d(3, 4, 3)
-        m.export = export
         x, offset, mask = (t.requires_grad_() for t in _inputs(1, 3, 6, 7, 3, 1, 1, 1, 2.0))
-        m(x, offset, mask).square().sum().backward()
+        if formulation == "torchvision":
+            y = torchvision.ops.deform_conv2d(x, offset, m.weight, m.bias, padding=1, mask=mask)
+        else:
+            y = m(x, offset, mask)
+        y.square().sum().backward()
         grads.append([t.grad for t in (x, offset, mask, m.weight, m.bias)])
     for g_eager, g_sampled in zip(*grads):
         assert g_eager is not None and g_sampled is not None
@@ -90,7 +103,7 @@ def test_onnx_export_agrees_with_onnxruntime_at_another_input_size(tmp_path):
     x = torch.randn(2, 4, 24, 32)
     y = ort.InferenceSession(str(f)).run(None, {"images": x.numpy()})[0]
     with torch.no_grad():
-        ref = m(x).numpy()  # eager torchvision path
+        ref = m(x).numpy()  # eager path
     assert y.shape == (2, 6, 24, 32)
     assert np.abs(y - ref).max() < 1e-4
 
@@ -102,9 +115,11 @@ def test_module_survives_pickling():
     assert torch.equal(m(x, offset, mask), m2(x, offset, mask))
 
 
-def test_nan_offsets_do_not_crash_the_eager_path():
+@pytest.mark.parametrize("export", [False, True])
+def test_nan_offsets_do_not_crash_the_eager_path(export):
     """torchvision's CPU kernel segfaults on NaN offsets; Ultralytics' FLOP counter feeds torch.empty images."""
     m = ModulatedDeformConv2d(4, 4, 3)
+    m.export = export
     offset = torch.full((1, 18, 8, 8), float("nan"))
     y = m(torch.randn(1, 4, 8, 8), offset, torch.ones(1, 9, 8, 8))
     assert y.shape == (1, 4, 8, 8)
