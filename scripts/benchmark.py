@@ -47,6 +47,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", default="gfdnet-n", help="model to profile layer by layer ('' for none)")
     p.add_argument("--train-time", action="store_true", help="measure training seconds per epoch (slow)")
     p.add_argument("--train-reps", type=int, default=1)
+    p.add_argument("--train-fraction", type=float, default=1.0, help="share of training images for --train-time")
     p.add_argument("--accuracy", action="store_true", help="train every model with one recipe and report mAP (slow)")
     p.add_argument("--accuracy-models", nargs="+", help="models to train for accuracy (default: all measured)")
     p.add_argument("--epochs", type=int, default=15, help="accuracy recipe epochs")
@@ -70,7 +71,7 @@ def config(a: argparse.Namespace) -> Config:
         reps=a.reps, warmup=a.warmup, onnx=not a.no_onnx, memory=not a.no_memory, profile=a.profile or None,
         train_time=a.train_time, train_reps=a.train_reps, accuracy=a.accuracy, data=data,
         accuracy_models=tuple(a.accuracy_models) if a.accuracy_models else None,
-        train_recipe=Recipe(epochs=2, **common), accuracy_recipe=Recipe(epochs=a.epochs, **common),
+        train_recipe=Recipe(epochs=2, fraction=a.train_fraction, **common), accuracy_recipe=Recipe(epochs=a.epochs, **common),
     )  # fmt: skip
     if a.quick:  # every phase, at sizes a CI runner finishes in a minute or two
         tiny = {**common, "imgsz": 64, "batch": 4}

@@ -65,8 +65,8 @@ def _count(name: str, args, kwargs, y) -> int:
         groups = args[6] if len(args) > 6 else kwargs.get("groups", 1)
         return calculate_conv2d_flops(list(x.shape), list(y.shape), list(w.shape), groups, transpose="transpose" in name)
     if name in ("grid_sample", "interpolate", "upsample"):
-        default = "bilinear" if name == "grid_sample" else "nearest"
-        mode = kwargs.get("mode", args[2] if len(args) > 2 and isinstance(args[2], str) else default)
+        pos, default = (2, "bilinear") if name == "grid_sample" else (3, "nearest")  # where `mode` sits positionally
+        mode = kwargs.get("mode", args[pos] if len(args) > pos else default)
         return RESAMPLE_OPS.get(mode, 0) * _numel(y)
     if name in ("softmax", "log_softmax"):
         x = args[0]

@@ -147,8 +147,9 @@ def render_markdown(res: dict, command: str) -> str:
         r = cfg["train_recipe"]
         lines.append(
             f"- Training time: seconds per epoch (train loop only, no validation), median over {cfg['train_reps']} "
-            f"interleaved repetition(s) of a {r['epochs']}-epoch run (first epoch dropped when there are more), imgsz "
-            f"{r['imgsz']}, batch {r['batch']}, device {r['device']}."
+            f"interleaved repetition(s) of a {r['epochs']}-epoch run (first epoch dropped when there are more) on "
+            f"{r['fraction']:.0%} of the training images, imgsz {r['imgsz']}, batch {r['batch']}, device {r['device']}; "
+            "each training runs in a fresh process."
         )
     if cfg["accuracy"]:
         r = cfg["accuracy_recipe"]

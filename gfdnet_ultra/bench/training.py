@@ -38,6 +38,7 @@ class Recipe:
     batch: int = 16
     seed: int = 0
     device: str = "cpu"
+    fraction: float = 1.0  # share of the training images used (Ultralytics' `fraction`)
     val: bool = True  # validate every epoch (False: only after the last, which Ultralytics always does)
 
     def args(self) -> dict:
@@ -75,7 +76,10 @@ def _train_without_thop(*args) -> dict:
 
 
 def train_isolated(model: str, data: str | Path, recipe: Recipe, threads: int, project: str | Path | None = None) -> dict:
-    """`train_run` in a fresh spawned process; a crash there raises RuntimeError here instead of killing the caller."""
+    """`train_run` in a fresh spawned process; a crash there raises RuntimeError here instead of killing the caller.
+
+    Spawning re-imports the caller's `__main__`, so a calling script needs the usual `if __name__ == "__main__":` guard.
+    """
     import multiprocessing
 
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
