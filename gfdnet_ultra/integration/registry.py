@@ -162,5 +162,8 @@ def register() -> None:
     model_files.install()
     gate_hooks.install()
     workers.install()
+    from . import fuse as fuse_patch  # BaseModel.fuse also calls our layers' fuse()
+
+    fuse_patch.install()
     self_test()
     _state["registered"] = True

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .fusion import fold_bn_after_conv
+
 __all__ = ("ChannelOperation", "LocalIntegration", "Mlp", "SpatialOperation")
 
 
@@ -35,6 +37,13 @@ class SpatialOperation(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.block(x)
+
+    @torch.no_grad()
+    def fuse(self) -> None:
+        """Fold the BatchNorm into the depthwise conv (inference); idempotent."""
+        if isinstance(self.block[1], nn.BatchNorm2d):
+            fold_bn_after_conv(self.block[0], self.block[1])
+            self.block[1] = nn.Identity()
 
 
 class ChannelOperation(nn.Module):
@@ -83,6 +92,13 @@ class LocalIntegration(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.network(x)
+
+    @torch.no_grad()
+    def fuse(self) -> None:
+        """Fold a BatchNorm norm layer into the first 1x1 conv (inference); idempotent, other norms are kept."""
+        if isinstance(self.network[1], nn.BatchNorm2d):
+            fold_bn_after_conv(self.network[0], self.network[1])
+            self.network[1] = nn.Identity()
 
 
 class Mlp(nn.Module):

@@ -16,9 +16,18 @@ import torch
 from torch import nn
 from ultralytics.nn.modules import C2f
 
+from .fusion import fold_bn_after_conv
 from .graph_conv import DynamicMRConv4d
 
 __all__ = ("CDF", "DMF", "ConditionalPositionEncoding", "DynamicGraphConvBlock", "Grapher")
+
+
+def _fold_conv_bn_pairs(seq: nn.Sequential) -> None:
+    """Fold every ``Conv2d`` directly followed by a ``BatchNorm2d`` in ``seq`` and drop the BN (inference)."""
+    for i in range(len(seq) - 1):
+        if isinstance(seq[i], nn.Conv2d) and isinstance(seq[i + 1], nn.BatchNorm2d):
+            fold_bn_after_conv(seq[i], seq[i + 1])
+            seq[i + 1] = nn.Identity()
 
 
 class ConditionalPositionEncoding(nn.Module):
@@ -60,6 +69,12 @@ class Grapher(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.graph_conv(self.fc1(self.cpe(x))))
 
+    @torch.no_grad()
+    def fuse(self) -> None:
+        """Fold the BatchNorms of fc1 and fc2 into their convs (inference); idempotent."""
+        _fold_conv_bn_pairs(self.fc1)
+        _fold_conv_bn_pairs(self.fc2)
+
 
 class DynamicGraphConvBlock(nn.Module):
     """DMF: ``x += ls1 * Grapher(x); x += ls2 * FFN(x)``, (B, C, H, W) -> (B, C, H, W).
@@ -93,6 +108,11 @@ class DynamicGraphConvBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.layer_scale_1[:, None, None] * self.mixer(x)
         return x + self.layer_scale_2[:, None, None] * self.ffn(x)
+
+    @torch.no_grad()
+    def fuse(self) -> None:
+        """Fold the FFN's BatchNorms into its convs (inference); idempotent."""
+        _fold_conv_bn_pairs(self.ffn)
 
 
 DMF = DynamicGraphConvBlock  # the figure's name for the block

@@ -21,6 +21,7 @@ from torch import nn
 from ultralytics.nn.modules import SCDown, DWConv
 
 from .cas_ops import ChannelOperation, LocalIntegration, Mlp, SpatialOperation
+from .fusion import fold_bn_before_conv1x1
 
 __all__ = ("GAstage", "GCAAtten", "GCAAtten2", "GCABlock", "GlobalSpatial")
 
@@ -116,6 +117,14 @@ class GCABlock(nn.Module):
         x = x + self.local_perception(x)
         x = x + self.attn(self.norm1(x), y)
         return x + self.mlp(self.norm2(x))
+
+    @torch.no_grad()
+    def fuse(self) -> None:
+        """Fold norm2 into the MLP's first 1x1 conv (inference); idempotent. norm1 feeds padded convs and a product,
+        so it stays."""
+        if isinstance(self.norm2, nn.BatchNorm2d):
+            fold_bn_before_conv1x1(self.norm2, self.mlp.fc1)
+            self.norm2 = nn.Identity()
 
 
 class GAstage(nn.Module):

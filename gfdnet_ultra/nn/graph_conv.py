@@ -28,6 +28,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .fusion import fold_bn_after_conv
+
 __all__ = ("DynamicMRConv4d", "axial_shifts", "max_relative_axial")
 
 _CHUNK_ELEMS = 1 << 20  # floats of candidates per chunk (4 MiB): fits in L2/L3 on common CPUs
@@ -159,6 +161,13 @@ class DynamicMRConv4d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.nn(torch.cat([x, max_relative_axial(x, self.k, self.max_shifts)], 1))
+
+    @torch.no_grad()
+    def fuse(self) -> None:
+        """Fold the BatchNorm into the 1x1 conv (inference); idempotent."""
+        if isinstance(self.nn[1], nn.BatchNorm2d):
+            fold_bn_after_conv(self.nn[0], self.nn[1])
+            self.nn[1] = nn.Identity()
 
     def extra_repr(self) -> str:
         return f"k={self.k}, max_shifts={self.max_shifts}"
