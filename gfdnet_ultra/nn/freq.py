@@ -42,16 +42,18 @@ def apply_pixel_kernels(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
 
     ``out[b, c, i, j] = sum_{u, v} kernels[b, u*k + v, i, j] * x[b, c, i + u - k//2, j + v - k//2]`` (replicate padding),
     the kernel shared over channels, as CARAFE and FreqFusion do. Computed as k*k shifted slices of the padded input whose
-    bounds are constants, so nothing depends on the traced input size.
+    bounds are constants, so nothing depends on the traced input size, accumulated in place (``addcmul_``: one pass per
+    tap instead of a product and a sum, 1.8x faster on CPU; ``F.unfold`` + matmul is 25x slower, see docs/speed.md).
     """
     k = math.isqrt(kernels.shape[1])
     p = k // 2
     xp = F.pad(x, (p, p, p, p), mode="replicate")
-    out = 0
+    out = None
     for u in range(k):
         for v in range(k):
             shifted = xp[:, :, u : (u - 2 * p) or None, v : (v - 2 * p) or None]
-            out = out + kernels[:, u * k + v : u * k + v + 1] * shifted
+            tap = kernels[:, u * k + v : u * k + v + 1]
+            out = tap * shifted if out is None else out.addcmul_(tap, shifted)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 
 import pytest
@@ -36,6 +37,26 @@ def test_pixel_kernels_with_one_kernel_everywhere_equal_a_depthwise_conv():
     kernels = k.flatten()[None, :, None, None].expand(2, 9, 9, 7)
     expected = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k.expand(3, 1, 3, 3), groups=3)
     assert torch.allclose(apply_pixel_kernels(x, kernels), expected, atol=1e-5)
+
+
+def expected_pixel_kernels(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """Slow reference: unfold the replicate-padded input and weight each pixel's k*k patch by its own kernel."""
+    b, c, h, w = x.shape
+    k = math.isqrt(kernels.shape[1])
+    cols = F.unfold(F.pad(x, [k // 2] * 4, mode="replicate"), k).view(b, c, k * k, h * w)
+    return (cols * kernels.flatten(2).unsqueeze(1)).sum(2).view(b, c, h, w)
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_in_place_pixel_kernels_equal_the_unfold_reference_values_and_gradients(k):
+    torch.manual_seed(k)
+    x = torch.randn(2, 3, 9, 7, dtype=torch.float64, requires_grad=True)
+    kernels = torch.randn(2, k * k, 9, 7, dtype=torch.float64).softmax(1).requires_grad_()
+    out, ref = apply_pixel_kernels(x, kernels), expected_pixel_kernels(x, kernels)
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-12)
+    g = torch.randn_like(out)
+    for a, b in zip(torch.autograd.grad(out, (x, kernels), g), torch.autograd.grad(ref, (x, kernels), g)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
 
 
 def test_alpf_kernels_are_non_negative_and_sum_to_one():
