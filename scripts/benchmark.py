@@ -41,6 +41,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     p.add_argument("--threads", type=int, default=1, help="PyTorch and onnxruntime intra-op threads")
     p.add_argument("--reps", type=int, default=10, help="interleaved timed repetitions per model, backend and batch")
+    p.add_argument("--reps-large", type=int, help="repetitions for batches > 1 (default: --reps)")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--no-onnx", action="store_true", help="skip the export and onnxruntime latency")
     p.add_argument("--no-memory", action="store_true")
@@ -68,7 +69,7 @@ def config(a: argparse.Namespace) -> Config:
     common = {"imgsz": a.train_imgsz, "batch": a.train_batch, "seed": a.seed, "device": a.device, "val": False}
     cfg = Config(
         models=tuple(a.models), imgsz=a.imgsz, flops_imgsz=a.flops_imgsz, batches=tuple(a.batches), threads=a.threads,
-        reps=a.reps, warmup=a.warmup, onnx=not a.no_onnx, memory=not a.no_memory, profile=a.profile or None,
+        reps=a.reps, reps_large=a.reps_large, warmup=a.warmup, onnx=not a.no_onnx, memory=not a.no_memory, profile=a.profile or None,
         train_time=a.train_time, train_reps=a.train_reps, accuracy=a.accuracy, data=data,
         accuracy_models=tuple(a.accuracy_models) if a.accuracy_models else None,
         train_recipe=Recipe(epochs=2, fraction=a.train_fraction, **common), accuracy_recipe=Recipe(epochs=a.epochs, **common),

@@ -85,8 +85,11 @@ def _targets(res: dict) -> list[str]:
     for key, op, bound, rel in TARGETS:
         a = _value(rows["gfdnet-n"].get(key))
         b = _value(rows.get(rel, {}).get(key)) if rel else 1.0
-        if a is None or b is None or not b:
+        if a is None or b is None or (not b and not key.startswith("map")):
             out.append(f"| {key} {op} {bound}{'× ' + rel if rel else ''} | not measured | {MISSING} |")
+            continue
+        if key.startswith("map"):  # accuracy: compared as values (a ratio of two zeros says nothing)
+            out.append(f"| {key} >= {rel} | {a:.4f} vs {b:.4f} | {'yes' if a >= b else '**no**'} |")
             continue
         v = a / b if rel else a
         ok = v <= bound if op == "<=" else v >= bound
@@ -127,8 +130,9 @@ def render_markdown(res: dict, command: str) -> str:
         f"- Device: {env['cpu']} ({env['logical_cores']} logical cores, shared), {env['threads']} thread(s) for PyTorch "
         f"and onnxruntime; accelerator: {env['accelerator']}.",
         "- Versions: " + ", ".join(f"{k} {v[k]}" for k in v) + f", Python {env['python']}.",
-        f"- Latency: input {cfg['imgsz']}x{cfg['imgsz']}, {cfg['reps']} repetitions after {cfg['warmup']} warm-up call(s), "
-        "all models and backends interleaved round-robin in one process; cells are median [p10–p90] ms. PyTorch: fused "
+        f"- Latency: input {cfg['imgsz']}x{cfg['imgsz']}, {cfg['reps']} repetitions at batch 1 and "
+        f"{cfg.get('reps_large') or cfg['reps']} at larger batches, after {cfg['warmup']} warm-up call(s), all models and "
+        "backends of a batch group interleaved round-robin in one process; cells are median [p10–p90] ms. PyTorch: fused "
         "model (Ultralytics `fuse()` plus our layers' `fuse()`), eval mode, `torch.inference_mode()`. ORT: the graph "
         "from `YOLO(...).export(format=\"onnx\", imgsz, batch)`, CPUExecutionProvider, same thread count.",
         f"- FLOPs: one forward pass at {cfg['flops_imgsz']}x{cfg['flops_imgsz']} (full resolution, no stride-proxy "

@@ -43,6 +43,7 @@ class Config:
     batches: tuple[int, ...] = (1, 8)
     threads: int = 1
     reps: int = 10
+    reps_large: int | None = None  # repetitions for batches > 1 (None: `reps`); they cost batch times more each
     warmup: int = 2
     onnx: bool = True
     memory: bool = True
@@ -161,10 +162,13 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
                         runners[(name, "ort", b)] = ort_runner(path, b, cfg.imgsz, threads)
                     except Exception as e:
                         fail(name, f"onnx b{b}", e)
-        bar.total += cfg.reps * len(runners) + (len(runners) if cfg.warmup else 0)
-        bar.set_description("latency (interleaved)")
-        bar.update(len(runners) if cfg.warmup else 0)
-        times = interleave(runners, cfg.reps, cfg.warmup, on_step=lambda k: bar.update())
+        times = {}
+        for large in (False, True):  # batch 1 first, then the larger batches, each group interleaved over models
+            group = {k: r for k, r in runners.items() if (k[2] > 1) == large}
+            reps = cfg.reps_large or cfg.reps if large else cfg.reps
+            bar.total += reps * len(group)
+            bar.set_description(f"latency (interleaved, {'batch > 1' if large else 'batch 1'})")
+            times.update(interleave(group, reps, cfg.warmup, on_step=lambda k: bar.update()))
         set_threads(threads)
         for (name, backend, b), t in times.items():
             rows[name][f"{backend}_b{b}"] = summarize(t)

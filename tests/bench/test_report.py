@@ -62,7 +62,7 @@ def test_targets_compare_gfdnet_n_with_yolo11n_and_yolo26n():
     md = render_markdown(RES, "cmd").split("## Targets")[1].split("##")[0]
     assert "| params <= 2.1 M | 2.400 M | **no** |" in md
     assert "| pt_b1 <= 1.3× yolo11n | 1.20× yolo11n | yes |" in md
-    assert "| map50_95 >= 1.0× yolo26n | 1.33× yolo26n | yes |" in md
+    assert "| map50_95 >= yolo26n | 0.3600 vs 0.2700 | yes |" in md
 
 
 def test_expected_figures_follow_the_config():
