@@ -43,3 +43,58 @@ def synthetic_yaml(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("synthetic") / "data"
     make_synthetic_dataset(root, n_train=16, n_val=8, imgsz=64, seed=0)
     return root / "data.yaml"
+
+
+_LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0")
+
+
+def _is_loopback(address) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = str(address[0]) if isinstance(address, tuple) and address else str(address)
+    return host.startswith(_LOOPBACK) or host == ""
+
+
+class NetworkBlocked(RuntimeError):
+    """Raised by the offline guard when code in a test tries to reach the network or install a package."""
+
+
+@pytest.fixture(autouse=True)
+def offline_guard(monkeypatch):
+    """Every test runs offline: connecting or resolving a non-loopback address, or `pip`/`uv` install, raises loudly.
+
+    Subprocess tests get the same promise from YOLO_OFFLINE=1 and YOLO_AUTOINSTALL=false (see `run`), and
+    tests/hardening/test_offline.py checks that a fresh `yolo` process does not try either.
+    """
+    import socket
+
+    def guarded(original):
+        def connect(sock, address, *args):
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+                raise NetworkBlocked(f"test tried to reach the network: {address!r} (tests must run offline)")
+            return original(sock, address, *args)
+
+        return connect
+
+    monkeypatch.setattr(socket.socket, "connect", guarded(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(socket.socket.connect_ex))
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None and not _is_loopback((host,)):
+            raise NetworkBlocked(f"test tried to resolve {host!r} (tests must run offline)")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+    def no_pip(original):
+        def call(cmd, *args, **kwargs):
+            words = [str(w) for w in (cmd if isinstance(cmd, (list, tuple)) else str(cmd).split())]
+            if "install" in words and any(w.endswith(("pip", "uv")) for w in words):
+                raise NetworkBlocked(f"test tried to install packages: {' '.join(words)}")
+            return original(cmd, *args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(subprocess, "check_output", no_pip(subprocess.check_output))
+    monkeypatch.setattr(subprocess, "run", no_pip(subprocess.run))

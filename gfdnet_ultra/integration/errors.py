@@ -9,6 +9,6 @@ _USER_ERRORS = (FileNotFoundError, ValueError, SyntaxError)
 
 def user_error_message(error: BaseException) -> str | None:
     """One-line message for an input error, or None when the error is not about the input."""
-    if isinstance(error, _USER_ERRORS):
+    if isinstance(error, _USER_ERRORS) or isinstance(error.__cause__, _USER_ERRORS):  # e.g. "Dataset '...' error"
         return str(error).strip() or type(error).__name__
     return None

@@ -157,11 +157,13 @@ def register() -> None:
             raise ValueError(f"LayerSpec {spec.name}: unknown kind {spec.kind!r}; use one of {sorted(KINDS)}")
         _publish(spec, spec.load())
     torch.serialization.add_safe_globals(_safe_load_classes())  # ULTRALYTICS_SAFE_LOAD=1 checkpoints
-    from . import gate_hooks, model_files, workers
+    from . import checkpoints, gate_hooks, model_files, offline, workers
 
     model_files.install()
     gate_hooks.install()
     workers.install()
+    checkpoints.install()
+    offline.install()
     from . import fuse as fuse_patch  # BaseModel.fuse also calls our layers' fuse()
 
     fuse_patch.install()
