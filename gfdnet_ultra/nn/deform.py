@@ -76,8 +76,9 @@ def deform_conv2d_sampled(
     grid = torch.stack(((2 * px + 1) / w - 1, (2 * py + 1) / h - 1), -1)  # (B, K, Ho, Wo, 2), (x, y) order
     cols = F.grid_sample(x, grid.flatten(1, 2), mode="bilinear", padding_mode="zeros", align_corners=False)
     cols = cols.unflatten(2, (kh * kw, -1)) * mask.unsqueeze(1)  # (B, C, K, Ho, Wo)
-    out = torch.einsum("bckhw,ock->bohw", cols, weight.flatten(2))
-    return out if bias is None else out + bias.view(1, -1, 1, 1)
+    # sum over (c, k) as a 1x1 conv on (B, C*K, Ho, Wo): the weight flattens in the same (c, k) order; a conv is faster
+    # than einsum/bmm in PyTorch and much faster than Einsum in onnxruntime
+    return F.conv2d(cols.flatten(1, 2), weight.flatten(1)[:, :, None, None], bias)
 
 
 class ModulatedDeformConv2d(nn.Module):

@@ -33,6 +33,7 @@ from .fusion import fold_bn_after_conv
 __all__ = ("DynamicMRConv4d", "axial_shifts", "max_relative_axial")
 
 _CHUNK_ELEMS = 1 << 20  # floats of candidates per chunk (4 MiB): fits in L2/L3 on common CPUs
+_TRACE_CHUNK = 4  # shift slots per chunk in exported graphs (the slot count there is max_shifts)
 
 
 def axial_shifts(length: int | torch.Tensor, k: int, max_shifts: int, slots: int, device=None) -> torch.Tensor:
@@ -61,6 +62,14 @@ def _shift_slots(length: int, k: int, max_shifts: int) -> int:
     return max(1, min(max_shifts, (length - 1) // k))
 
 
+def _channel_sum(a: torch.Tensor, ones: torch.Tensor | None) -> torch.Tensor:
+    """Sum over dim 1 with keepdim, (B, C, S, L, M) -> (B, 1, S, L, M); as ``ones (1, C) @ a`` when given (export:
+    onnxruntime's ReduceSum over a middle axis is ~25x slower than its MatMul)."""
+    if ones is None:
+        return a.sum(1, keepdim=True)
+    return torch.matmul(ones, a.flatten(2)).view(a.shape[0], 1, a.shape[2], a.shape[3], a.shape[4])
+
+
 def _axis_best(
     x: torch.Tensor, shifts: torch.Tensor, thr: torch.Tensor, with_arg: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -69,17 +78,21 @@ def _axis_best(
     Candidates are gathered a few shifts at a time (``_CHUNK_ELEMS`` floats), so the subtract / L1 / mask / max passes
     stay in cache instead of streaming a (B, C, S, L, M) tensor through memory 8 times (5.7x faster at P3 of a 640
     input). Chunks are merged with a strict ``>``, which keeps the first maximal slot as one ``max`` over all would.
-    Under tracing there is one chunk, so the graph has no size-dependent loop. No autograd.
+    Under tracing the chunks have a fixed number of slots (``_TRACE_CHUNK``), so the graph does not depend on the
+    input size. No autograd.
     """
     n, total = x.shape[2], shifts.shape[0]
-    chunk = total if _tracing() else max(1, _CHUNK_ELEMS // x.numel())
+    tracing = _tracing()
+    chunk = _TRACE_CHUNK if tracing else max(1, _CHUNK_ELEMS // x.numel())
+    ones = x.new_ones(1, x.shape[1]) if tracing else None
     best = arg = None
     for t0 in range(0, total, chunk):
         sh = shifts[t0 : t0 + chunk]
         src = (torch.arange(n, device=x.device) - sh[:, None]) % n  # (s, L): row r of shift s reads row (r - s) mod L
         cand = x.index_select(2, src.flatten()).unflatten(2, (sh.shape[0], -1))  # (B, C, s, L, M), whole rows copied
         cand.sub_(x.unsqueeze(2))  # x_j - x_i
-        cand.mul_(cand.abs().sum(1, keepdim=True) < thr)  # keep edges whose L1 distance is below the threshold
+        dist = _channel_sum(cand.abs(), ones)
+        cand.mul_(dist < thr)  # keep edges whose L1 distance is below the threshold
         if not with_arg:
             m = cand.amax(2)
             best = m if best is None else torch.maximum(best, m)
