@@ -4,11 +4,14 @@ Examples:
     python scripts/benchmark.py --quick --out runs/bench/benchmarks.md          # CI-sized smoke run, a minute or two
     python scripts/benchmark.py --threads 1 --reps 15 --train-time              # speed figures for docs/benchmarks.md
     python scripts/benchmark.py --threads 1 --train-time --accuracy --epochs 15  # plus the accuracy recipe
+    python scripts/benchmark.py --accuracy --device 0 --epochs 100 --data-train 1000 --data-val 200  # on a GPU
+    python scripts/benchmark.py --render docs/benchmarks.json                     # re-render the note only
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -61,6 +64,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="CI smoke run: tiny sizes, every figure, 1 epoch")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="markdown; .json, .png beside it")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--render", type=Path, help="only re-render --out from a results JSON of an earlier run")
     return p.parse_args(argv)
 
 
@@ -84,7 +88,11 @@ def config(a: argparse.Namespace) -> Config:
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
     command = "python scripts/benchmark.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
-    res = run_suite(config(a), progress=not a.no_progress)
+    if a.render:  # the figures and the command that measured them come from the JSON
+        res = json.loads(a.render.read_text(encoding="utf-8"))
+        command = res.pop("command")
+    else:
+        res = run_suite(config(a), progress=not a.no_progress)
     paths = write_report(res, a.out, command.strip())
     for n, why in res["skipped"].items():
         print(f"skipped {n}: {why}")

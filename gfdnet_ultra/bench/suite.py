@@ -122,7 +122,8 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
     threads = set_threads(cfg.threads)
     res = {"config": asdict(cfg), "env": environment(threads), "counter": COUNTER_NAME, "rows": {}, "skipped": {}}
     res.update(profile=None, errors={})
-    bar = tqdm(total=3 * len(cfg.models), desc="build", unit="step", disable=not progress)
+    steps = len(cfg.models) * (3 + len(cfg.batches) * cfg.onnx)  # build, FLOPs, memory, exports
+    bar = tqdm(total=steps, desc="build", unit="step", disable=not progress)
     yolos, rows = {}, res["rows"]
 
     def fail(name: str, phase: str, e: Exception) -> None:
@@ -138,6 +139,7 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
             except Exception as e:  # a model that does not build is reported, not fatal to the others
                 res["skipped"][name] = f"does not build: {type(e).__name__}: {e}"
             bar.update()
+        bar.total -= len(res["skipped"]) * (2 + len(cfg.batches) * cfg.onnx)  # no further steps for those
         for name, yolo in yolos.items():
             model: nn.Module = yolo.model
             row = rows[name] = {"params": sum(p.numel() for p in model.parameters())}
@@ -162,6 +164,7 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
                         runners[(name, "ort", b)] = ort_runner(path, b, cfg.imgsz, threads)
                     except Exception as e:
                         fail(name, f"onnx b{b}", e)
+                    bar.update()
         times = {}
         for large in (False, True):  # batch 1 first, then the larger batches, each group interleaved over models
             group = {k: r for k, r in runners.items() if (k[2] > 1) == large}

@@ -27,3 +27,14 @@ def test_quick_run_writes_every_figure_for_every_model_and_skips_missing_yaml(tm
     assert len(table) == 2 and all(MISSING not in line.split("|")[2:-1] for line in table)
     assert "--quick" in md and res["env"]["cpu"] in md and "no-such-model: skipped" in md
     assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_render_rewrites_the_note_from_a_results_json_without_measuring(tmp_path):
+    from tests.bench.test_report import RES
+
+    src = tmp_path / "old.json"
+    src.write_text(json.dumps({**RES, "command": "python scripts/benchmark.py --reps 3"}))
+    out = tmp_path / "new" / "benchmarks.md"
+    r = run([sys.executable, str(REPO / "scripts" / "benchmark.py"), "--render", str(src), "--out", str(out)], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "python scripts/benchmark.py --reps 3" in out.read_text() and out.with_suffix(".png").is_file()
