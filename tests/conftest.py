@@ -61,17 +61,24 @@ class NetworkBlocked(RuntimeError):
 
 @pytest.fixture(autouse=True)
 def offline_guard(monkeypatch):
-    """Every test runs offline: connecting or resolving a non-loopback address, or `pip`/`uv` install, raises loudly.
+    """Every test runs offline: connecting or resolving a non-loopback address, or `pip`/`uv` install, raises loudly,
+    and the test fails at teardown even when the code under test swallowed the error (Ultralytics' `is_url` does).
 
     Subprocess tests get the same promise from YOLO_OFFLINE=1 and YOLO_AUTOINSTALL=false (see `run`), and
     tests/hardening/test_offline.py checks that a fresh `yolo` process does not try either.
     """
     import socket
 
+    attempts: list[str] = []
+
+    def blocked(what: str) -> NetworkBlocked:
+        attempts.append(what)
+        return NetworkBlocked(f"test tried to {what} (tests must run offline)")
+
     def guarded(original):
         def connect(sock, address, *args):
             if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
-                raise NetworkBlocked(f"test tried to reach the network: {address!r} (tests must run offline)")
+                raise blocked(f"reach the network: {address!r}")
             return original(sock, address, *args)
 
         return connect
@@ -82,7 +89,7 @@ def offline_guard(monkeypatch):
 
     def getaddrinfo(host, *args, **kwargs):
         if host is not None and not _is_loopback((host,)):
-            raise NetworkBlocked(f"test tried to resolve {host!r} (tests must run offline)")
+            raise blocked(f"resolve {host!r}")
         return real_getaddrinfo(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
@@ -91,10 +98,12 @@ def offline_guard(monkeypatch):
         def call(cmd, *args, **kwargs):
             words = [str(w) for w in (cmd if isinstance(cmd, (list, tuple)) else str(cmd).split())]
             if "install" in words and any(w.endswith(("pip", "uv")) for w in words):
-                raise NetworkBlocked(f"test tried to install packages: {' '.join(words)}")
+                raise blocked(f"install packages: {' '.join(words)}")
             return original(cmd, *args, **kwargs)
 
         return call
 
     monkeypatch.setattr(subprocess, "check_output", no_pip(subprocess.check_output))
     monkeypatch.setattr(subprocess, "run", no_pip(subprocess.run))
+    yield
+    assert not attempts, f"network or install attempts during the test: {attempts}"

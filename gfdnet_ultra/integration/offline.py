@@ -10,12 +10,17 @@ Checkpoint paths. `tasks.torch_safe_load` passes every checkpoint name to `attem
 that does not exist and is not an official asset, asks the GitHub API for the release list of `ultralytics/assets`
 (even with YOLO_OFFLINE=1) before failing. We fail at once, naming the path; URLs and official asset names
 (`yolo11n.pt`), which the user asked to download, still go to Ultralytics.
+
+Fonts. `check_font("Arial.ttf")` runs on every dataset check and plot; when the font is neither in the Ultralytics
+config folder nor known to matplotlib it sends a HEAD request to GitHub (even with YOLO_OFFLINE=1) and downloads it.
+We look locally only; without it, plots use Pillow's default font (Ultralytics' own fallback).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 from pathlib import Path
 
 __all__ = ("install",)
@@ -40,9 +45,34 @@ def _local_only(original):
     return attempt_download_asset
 
 
+def _font_is_local(font: str) -> bool:
+    from matplotlib import font_manager
+    from ultralytics.utils import USER_CONFIG_DIR
+
+    known = (f.fname for f in font_manager.fontManager.ttflist if font in f.fname)
+    return Path(font).exists() or (USER_CONFIG_DIR / Path(font).name).exists() or any(map(os.path.exists, known))
+
+
+def _local_font(original):
+    """`check_font` that returns None instead of downloading a font that is not on this machine."""
+
+    @functools.wraps(original)
+    def check_font(font="Arial.ttf"):
+        return original(font) if _font_is_local(font) else None
+
+    setattr(check_font, _PATCH_FLAG, True)
+    return check_font
+
+
 def install() -> None:
-    """Settle the HEIF plugin and make checkpoint look-ups local (idempotent)."""
-    from ultralytics.utils import downloads, patches
+    """Settle the HEIF plugin and make checkpoint and font look-ups local (idempotent)."""
+    import ultralytics.data.utils as data_utils
+    import ultralytics.utils.plotting as plotting
+    from ultralytics.utils import checks, downloads, patches
+
+    for module in (checks, data_utils, plotting):  # the two users imported it by name
+        if not getattr(module.check_font, _PATCH_FLAG, False):
+            module.check_font = _local_font(module.check_font)
 
     if not getattr(downloads.attempt_download_asset, _PATCH_FLAG, False):  # tasks imports it at call time
         downloads.attempt_download_asset = _local_only(downloads.attempt_download_asset)
