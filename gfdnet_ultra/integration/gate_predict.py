@@ -9,6 +9,7 @@ Without a gate layer, `threshold=` or `gate_classifier=`, it is Ultralytics' Det
 from __future__ import annotations
 
 from ultralytics.models.yolo.detect import DetectionPredictor
+from ultralytics.utils import LOGGER
 
 from .gate_model import GatedDetector, gated_model_from_args
 
@@ -20,6 +21,19 @@ class GatedDetectionPredictor(DetectionPredictor):
 
     def setup_model(self, model, verbose: bool = True):
         super().setup_model(gated_model_from_args(model or self.args.model, self.args), verbose)
+
+    def setup_source(self, source, stride: int | None = None):
+        """Ultralytics silently predicts a static export at its exported size; say so when another size was asked."""
+        exported = getattr(self.model, "imgsz", None)
+        if exported is not None and not getattr(self.model, "dynamic", False):
+            asked = self.args.imgsz if isinstance(self.args.imgsz, (list, tuple)) else [self.args.imgsz] * 2
+            if list(asked) != list(exported):
+                LOGGER.warning(
+                    f"{self.args.model} was exported with a static input of {list(exported)}; predicting at that size, "
+                    f"not the requested imgsz={self.args.imgsz}. Export with dynamic=True (or imgsz={self.args.imgsz}) "
+                    "to predict at other sizes."
+                )
+        super().setup_source(source, stride)
 
     @property
     def gated(self) -> GatedDetector | None:

@@ -86,9 +86,14 @@ def _with_row_context(parse: Callable) -> Callable:
             if row is None:
                 raise
             layer = getattr(row.get("m"), "__name__", row.get("m"))
+            hint = (
+                f"; `from` must name earlier rows: -1, or indices 0..{row['i'] - 1}"
+                if isinstance(e, IndexError)
+                else ""
+            )
             raise ValueError(
                 f"{d.get('yaml_file', 'model YAML')}: row {row['i']} ({layer}, from {row.get('f')}, "
-                f"args {row.get('args')}) could not be built: {type(e).__name__}: {e}"
+                f"args {row.get('args')}) could not be built: {type(e).__name__}: {e}{hint}"
             ) from e
 
     return parse_model

@@ -263,10 +263,19 @@ def test_truncated_checkpoint_fails_to_load_and_is_not_rewritten(tmp_path, det_p
 
 
 @pytest.mark.slow
-def test_static_onnx_predicted_at_another_size_runs_at_its_exported_size(synthetic_yaml, det_pt, tmp_path):
-    """Ultralytics letterboxes to the exported size when a static ONNX file gets another imgsz (no warning: see
-    docs/reliability.md); the output must be the exported size's and the file unchanged."""
+def test_static_onnx_predicted_at_another_size_warns_and_runs_at_its_exported_size(synthetic_yaml, det_pt, tmp_path):
+    """Ultralytics letterboxes to the exported size when a static ONNX file gets another imgsz; our predictor says so.
+    The output must be the exported size's and the file unchanged."""
+    import logging
+
     from ultralytics import YOLO
+    from ultralytics.utils import LOGGER
+
+    class Records(logging.Handler):
+        messages: list[str] = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
 
     pt = tmp_path / det_pt.name
     shutil.copy(det_pt, pt)
@@ -274,6 +283,12 @@ def test_static_onnx_predicted_at_another_size_runs_at_its_exported_size(synthet
     before = onnx.read_bytes()
     source = next((synthetic_yaml.parent / "images" / "val").glob("*.png"))
     model = YOLO(onnx)
-    model.predict(source, imgsz=128, verbose=False)
+    handler = Records()
+    LOGGER.addHandler(handler)
+    try:
+        model.predict(source, imgsz=128, verbose=False)
+    finally:
+        LOGGER.removeHandler(handler)
+    assert any("static input of [64, 64]" in m and "imgsz=128" in m for m in handler.messages), handler.messages
     assert tuple(model.predictor.imgsz) == (64, 64)
     assert onnx.read_bytes() == before

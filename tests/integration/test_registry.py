@@ -71,7 +71,7 @@ def test_wrong_layer_arguments_name_the_row_and_layer():
 
 
 def test_from_index_out_of_range_names_the_row():
-    with pytest.raises(ValueError, match=r"row 1 \(Conv, from 7.*IndexError"):
+    with pytest.raises(ValueError, match=r"row 1 \(Conv, from 7.*IndexError.*-1, or indices 0\.\.0"):
         _parse([[-1, 1, "Conv", [16, 3, 2]], [7, 1, "Conv", [16, 3, 2]]])
 
 
