@@ -38,31 +38,31 @@ def _sign(rng: np.random.Generator) -> float:
 
 def _scratch(img: np.ndarray, rng: np.random.Generator, surf: Surface) -> np.ndarray:
     s = img.shape[0]
-    p0, theta, length = _pick(rng, surf, 6), rng.uniform(0, np.pi), rng.uniform(0.06, 0.3) * s
+    p0, theta, length = _pick(rng, surf, 6), rng.uniform(0, np.pi), max(rng.uniform(0.06, 0.3) * s, 10.0)
     d, n = np.array((np.cos(theta), np.sin(theta))), np.array((-np.sin(theta), np.cos(theta)))
     bend = rng.uniform(-0.08, 0.08) * length
     pts = np.stack([p0, p0 + d * length / 2 + n * bend, p0 + d * length]).round().astype(np.int32)
     alpha = np.zeros_like(img)
-    cv2.polylines(alpha, [pts], False, 1.0, int(rng.integers(1, 3)), cv2.LINE_AA)
+    cv2.polylines(alpha, [pts], False, 1.0, max(round(rng.uniform(0.012, 0.02) * s), 2), cv2.LINE_AA)
     alpha *= surf.part
-    img += _sign(rng) * rng.uniform(0.08, 0.22) * alpha
+    img += _sign(rng) * rng.uniform(0.25, 0.45) * alpha
     return alpha
 
 
 def _spot(img: np.ndarray, rng: np.random.Generator, surf: Surface) -> np.ndarray:
     s = img.shape[0]
     c = _pick(rng, surf, 10).round().astype(int)
-    axes = (int(rng.uniform(0.008, 0.03) * s) + 1, int(rng.uniform(0.008, 0.03) * s) + 1)
+    axes = tuple(max(int(rng.uniform(0.02, 0.045) * s), 4) for _ in range(2))
     alpha = np.zeros_like(img)
     cv2.ellipse(alpha, tuple(c), axes, float(rng.uniform(0, 180)), 0, 360, 1.0, -1, cv2.LINE_AA)
     alpha = cv2.GaussianBlur(alpha, (0, 0), rng.uniform(0.8, 1.6)) * surf.part
-    img += _sign(rng) * rng.uniform(0.07, 0.2) * alpha
+    img += _sign(rng) * rng.uniform(0.25, 0.4) * alpha
     return alpha
 
 
 def _crack(img: np.ndarray, rng: np.random.Generator, surf: Surface) -> np.ndarray:
     s = img.shape[0]
-    step = max(s / 64, 2.0)
+    step = max(s / 64, 2.5)
 
     def walk(p: np.ndarray, theta: float, n: int) -> np.ndarray:
         pts = [p]
@@ -72,21 +72,22 @@ def _crack(img: np.ndarray, rng: np.random.Generator, surf: Surface) -> np.ndarr
         return np.array(pts)
 
     theta = rng.uniform(0, 2 * np.pi)
-    trunk = walk(_pick(rng, surf, 12), theta, int(rng.integers(5, 11)))
+    trunk = walk(_pick(rng, surf, 12), theta, int(rng.integers(6, 11)))
     lines = [trunk] + [
         walk(trunk[int(rng.integers(1, len(trunk)))], theta + _sign(rng) * rng.uniform(0.5, 1.2), int(rng.integers(2, 5)))
         for _ in range(int(rng.integers(1, 3)))
     ]
     alpha = np.zeros_like(img)
-    cv2.polylines(alpha, [ln.round().astype(np.int32) for ln in lines], False, 1.0, 1, cv2.LINE_AA)
+    thickness = max(round(s / 100 * rng.uniform(1.0, 1.5)), 1)
+    cv2.polylines(alpha, [ln.round().astype(np.int32) for ln in lines], False, 1.0, thickness, cv2.LINE_AA)
     alpha *= surf.part
-    img *= 1.0 - rng.uniform(0.25, 0.5) * alpha
+    img *= 1.0 - rng.uniform(0.55, 0.8) * alpha
     return alpha
 
 
 def _bubble(img: np.ndarray, rng: np.random.Generator, surf: Surface) -> np.ndarray:
     s = img.shape[0]
-    c, r = _pick(rng, surf, 12), max(int(rng.uniform(0.012, 0.035) * s), 3)
+    c, r = _pick(rng, surf, 12), max(int(rng.uniform(0.025, 0.045) * s), 5)
     ci = tuple(int(v) for v in c.round())
     ring, inner, spec = np.zeros_like(img), np.zeros_like(img), np.zeros_like(img)
     cv2.circle(ring, ci, r, 1.0, 1, cv2.LINE_AA)
@@ -94,7 +95,7 @@ def _bubble(img: np.ndarray, rng: np.random.Generator, surf: Surface) -> np.ndar
     hl = tuple(int(v) for v in (c - r / 3).round())
     cv2.circle(spec, hl, max(r // 4, 1), 1.0, -1, cv2.LINE_AA)
     spec = cv2.GaussianBlur(spec, (0, 0), 0.7)
-    img += rng.uniform(0.03, 0.07) * inner - rng.uniform(0.08, 0.18) * ring + rng.uniform(0.12, 0.25) * spec
+    img += rng.uniform(0.06, 0.12) * inner - rng.uniform(0.25, 0.4) * ring + rng.uniform(0.25, 0.4) * spec
     return np.maximum(np.maximum(ring, inner), spec) * surf.part
 
 
@@ -109,7 +110,7 @@ def _edge_chip(img: np.ndarray, rng: np.random.Generator, surf: Surface) -> np.n
     px, py = np.clip(probe.astype(int), 0, s - 1)
     inward = (np.array((1.0, 0.0)) if vertical else np.array((0.0, 1.0))) * (1 if surf.part[py, px] else -1)
     along = np.array((0.0, 1.0)) if vertical else np.array((1.0, 0.0))
-    depth, width = rng.uniform(0.012, 0.04) * s, rng.uniform(0.025, 0.08) * s
+    depth, width = max(rng.uniform(0.015, 0.04) * s, 4.0), max(rng.uniform(0.03, 0.08) * s, 10.0)
     ts = np.linspace(-width / 2, width / 2, int(rng.integers(4, 7)))
     bulge = np.sin(np.linspace(0, np.pi, len(ts)))[1:-1] * depth * rng.uniform(0.6, 1.0, len(ts) - 2)
     rim = [base + along * ts[0]] + [base + along * t + inward * b for t, b in zip(ts[1:-1], bulge)]
@@ -125,7 +126,7 @@ def _edge_chip(img: np.ndarray, rng: np.random.Generator, surf: Surface) -> np.n
 
 def _missing_thread(img: np.ndarray, rng: np.random.Generator, surf: Surface) -> np.ndarray:
     s = img.shape[0]
-    c, length = _pick(rng, surf, 10), rng.uniform(0.06, 0.25) * s
+    c, length = _pick(rng, surf, 10), max(rng.uniform(0.06, 0.25) * s, 10.0)
     horizontal = rng.random() < 0.5
     if surf.pitch:  # on the weave: centre on a thread, one thread wide
         k = np.floor(c[1 if horizontal else 0] / surf.pitch)
@@ -136,7 +137,7 @@ def _missing_thread(img: np.ndarray, rng: np.random.Generator, surf: Surface) ->
     alpha = np.zeros_like(img)
     cv2.rectangle(alpha, tuple((c - half).round().astype(int)), tuple((c + half).round().astype(int)), 1.0, -1)
     alpha = cv2.GaussianBlur(alpha, (0, 0), 0.6) * surf.part
-    gap = cv2.blur(img, (9, 9)) * (1 - rng.uniform(0.15, 0.35))
+    gap = cv2.blur(img, (9, 9)) * (1 - rng.uniform(0.4, 0.6))
     img[:] = img * (1 - alpha) + gap * alpha
     return alpha
 

@@ -74,7 +74,7 @@ def _fabric(rng: np.random.Generator, s: int) -> tuple[np.ndarray, np.ndarray, f
     warp = np.sin(np.pi * (u - iu)) ** 0.7 * (0.85 + 0.15 * np.sin(np.pi * (v - iv))) * gain_u
     weft = np.sin(np.pi * (v - iv)) ** 0.7 * (0.85 + 0.15 * np.sin(np.pi * (u - iu))) * gain_v
     img = np.where((iu + iv) % 2 == 0, warp, weft)  # plain weave: warp over weft on a checkerboard
-    img = rng.uniform(0.3, 0.45) + rng.uniform(0.3, 0.4) * img + 0.03 * _smooth_noise(rng, s, (3, 3))
+    img = rng.uniform(0.4, 0.55) + rng.uniform(0.15, 0.25) * img + 0.02 * _smooth_noise(rng, s, (3, 3))
     tint = np.array(rng.choice([(0.9, 0.95, 1.0), (1.0, 0.95, 0.85), (0.85, 0.9, 0.95)]), np.float32)
     return img, tint, p
 

@@ -44,7 +44,7 @@ def test_layout_matches_the_manifest(tmp_path):
         rows = [read_label_file(lb) for lb in labels]
         assert len(images) == n == m["splits"][split]["images"]
         assert sum(not r for r in rows) == m["splits"][split]["normal"] == n // 2
-        assert all(1 <= len(r) <= 3 for r in rows if r)
+        assert all(1 <= len(r) <= 4 for r in rows if r)
         assert sum(len(r) for r in rows) == sum(m["splits"][split]["boxes"].values())
         assert all(0 < v <= 1 for r in rows for row in r for v in row[1:])
         assert cv2.imread(str(images[0])).shape == (64, 64, 3)
