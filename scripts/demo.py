@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-DEFAULTS = {"model": "gfdnet-n.yaml", "epochs": 12, "imgsz": 160, "batch": 16, "out": "demo", "seed": 0}
+DEFAULTS = {"model": "gfdnet-n.yaml", "epochs": 20, "imgsz": 160, "batch": 16, "out": "demo", "seed": 0}
 
 
 def parse_args(argv: list[str]) -> dict:
@@ -31,15 +31,16 @@ def main(argv: list[str]) -> dict[str, Path]:
     import gfdnet_ultra  # noqa: F401  (registers the layers)
     from ultralytics import YOLO
 
-    from gfdnet_ultra.data.synthetic import make_synthetic_dataset
+    from gfdnet_ultra.data.synthetic import SHORT_RECIPE, make_synthetic_dataset
 
     out = Path(args["out"]).resolve()
     data_root = out / "data"
-    make_synthetic_dataset(data_root, n_train=160, n_val=48, imgsz=256, seed=args["seed"], overwrite=False)
+    make_synthetic_dataset(data_root, n_train=240, n_val=100, imgsz=args["imgsz"], seed=args["seed"], overwrite=False)
     data = data_root / "data.yaml"
 
     model = YOLO(args["model"])
     model.train(
+        **{k: v for k, v in SHORT_RECIPE.items() if k not in args},  # docs/recipe.md
         data=str(data),
         epochs=args["epochs"],
         imgsz=args["imgsz"],

@@ -1,10 +1,11 @@
 """Measure the one-model defect gate on the synthetic set (44 % normal images), in one run.
 
-Trains yolo11-gated-n twice (detection loss on all images / on defective images only), then validates each at
-batch 1 ungated (threshold=0) and gated (DefectNet's 0.5, and the threshold picked for 0.99 defect recall on the
-training split), and writes docs/gate_results.json and docs/gate_results.md.
+Trains yolo11-gated-n twice under the synthetic set's short recipe (SHORT_RECIPE, docs/recipe.md; detection loss
+on all images / on defective images only), then validates each at batch 1 ungated (threshold=0) and gated
+(DefectNet's 0.5, and the threshold picked for 0.99 defect recall on the training split), and writes
+docs/gate_results.json and docs/gate_results.md.
 
-    python scripts/gate_benchmark.py --epochs 15 --imgsz 160
+    python scripts/gate_benchmark.py                # SHORT_RECIPE's epochs and imgsz, 240 train / 100 val
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="runs/gate_benchmark")
     ap.add_argument("--docs", default="docs")
-    ap.add_argument("--epochs", type=int, default=15)
-    ap.add_argument("--imgsz", type=int, default=160)
+    ap.add_argument("--epochs", type=int, default=None, help="default: SHORT_RECIPE's")
+    ap.add_argument("--imgsz", type=int, default=None, help="default: SHORT_RECIPE's (also the generated size)")
     ap.add_argument("--n-train", type=int, default=240)
     ap.add_argument("--n-val", type=int, default=100)
     ap.add_argument("--schedule", default="const")
@@ -32,22 +33,25 @@ def main() -> None:
     torch.set_num_threads(a.threads)
 
     import gfdnet_ultra  # noqa: F401  (registers the gate)
-    from gfdnet_ultra.data.synthetic import synthetic_dataset
+    from gfdnet_ultra.data.synthetic import SHORT_RECIPE, synthetic_dataset
     from gfdnet_ultra.integration.gate_val import pick_gate_threshold
     from ultralytics import YOLO
 
+    a.epochs, a.imgsz = a.epochs or SHORT_RECIPE["epochs"], a.imgsz or SHORT_RECIPE["imgsz"]
+    recipe = {**SHORT_RECIPE, "epochs": a.epochs, "imgsz": a.imgsz}
     out = Path(a.out).resolve()
     data = str(synthetic_dataset(out / "data", n_train=a.n_train, n_val=a.n_val, imgsz=a.imgsz, normal_ratio=0.44))
     common = dict(data=data, imgsz=a.imgsz, device="cpu", verbose=False, plots=False)
     results: dict = {"epochs": a.epochs, "imgsz": a.imgsz, "n_train": a.n_train, "n_val": a.n_val,
-                     "normal_ratio": 0.44, "schedule": a.schedule, "device": "cpu", "threads": a.threads, "runs": {}}
+                     "normal_ratio": 0.44, "schedule": a.schedule, "device": "cpu", "threads": a.threads,
+                     "recipe": recipe, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": {}}
     for det_only in (False, True):
         name = "defective_only" if det_only else "all_images"
         t0 = time.time()
         weights = out / name / "weights" / "last.pt"
         if not (a.reuse and weights.exists()):
             YOLO("yolo11-gated-n.yaml").train(
-                **common, epochs=a.epochs, batch=16, workers=0, project=str(out), name=name, exist_ok=True, seed=0,
+                **{**recipe, **common}, workers=0, project=str(out), name=name, exist_ok=True, seed=0,
                 deterministic=True, gate_schedule=a.schedule, gate_det_on_defective_only=det_only, amp=False,
             )
         train_s = time.time() - t0

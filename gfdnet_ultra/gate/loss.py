@@ -7,6 +7,10 @@ the gate alone (detection terms are zero but stay in the graph).
 Scale: Ultralytics' criteria return per-image losses times the batch size B; the gate term is mean BCE times B, so w
 weighs the two per image as DefectNet's `loss_det + w * loss_dfn` does. With `det_on_defective_only` the detection loss
 of the k defective images is rescaled by B / k, so both options differ only in which images' anchors enter the loss.
+Class balance (`balance`, default on; not in DefectNet): the gate BCE is the mean of the per-class mean losses of the
+batch, i.e. image i weighs B / (2 * n_class(i)). Ultralytics' default mosaic makes ~96 % of 44 %-normal training
+samples "defective" (a 4-image mosaic is all-normal 0.44^4 of the time), so plain BCE learns the prior; balancing
+keeps the rare normal samples at half the loss. A single-class batch is plain BCE.
 Shape shorthand: B images, N boxes in the batch.
 """
 
@@ -20,7 +24,7 @@ import torch.nn.functional as F
 from .head import DefectGate
 from .schedules import gate_weight
 
-__all__ = ("GateLoss", "image_labels", "select_images")
+__all__ = ("GateLoss", "balanced_bce", "image_labels", "select_images")
 
 
 def image_labels(batch_idx: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -31,6 +35,22 @@ def image_labels(batch_idx: torch.Tensor, batch_size: int) -> torch.Tensor:
         tensor([ True, False,  True, False])
     """
     return torch.bincount(batch_idx.long().view(-1), minlength=batch_size)[:batch_size] > 0
+
+
+def balanced_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """BCE averaged per class, then over the classes present: (B,) logits, (B,) bool labels -> scalar.
+
+    Examples:
+        >>> x, y = torch.full((4,), 2.0), torch.tensor([True, True, True, False])  # says "defective" to all
+        >>> round(balanced_bce(x, y).item(), 3), round(F.binary_cross_entropy_with_logits(x, y.float()).item(), 3)
+        (1.127, 0.627)
+    """
+    per = F.binary_cross_entropy_with_logits(logits, labels.float(), reduction="none")
+    n_pos = labels.sum()
+    n_neg = labels.numel() - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return per.mean()
+    return 0.5 * (per[labels].mean() + per[~labels].mean())
 
 
 def select_images(obj, idx: torch.Tensor, batch_size: int):
@@ -65,6 +85,7 @@ class GateLoss:
         schedule (str): One of gate/schedules.py SCHEDULES.
         constants (dict | None): Overrides of the schedule's default constants (w0, k, period, base).
         det_on_defective_only (bool): Detection losses on defective images only (DefectNet's choice).
+        balance (bool): Class-balanced gate BCE (`balanced_bce`); False is DefectNet's plain mean.
 
     Examples:
         >>> gate = DefectGate(8, 8)
@@ -84,10 +105,11 @@ class GateLoss:
         schedule: str = "const",
         constants: dict | None = None,
         det_on_defective_only: bool = False,
+        balance: bool = True,
     ):
         self.det_loss, self.gate = det_loss, gate
         self.schedule, self.constants = schedule, dict(constants or {})
-        self.det_on_defective_only = bool(det_on_defective_only)
+        self.det_on_defective_only, self.balance = bool(det_on_defective_only), bool(balance)
         self.epoch = 0  # 0-based; the trainer callback in integration/gate_hooks.py sets it at each epoch start
         gate_weight(schedule, 0, **self.constants)  # fail now, not at the first batch
 
@@ -112,7 +134,8 @@ class GateLoss:
         logits = self.gate.logits
         if logits is None or logits.shape[0] != b:
             raise RuntimeError("GateLoss: the gate layer did not run on this batch; call the model before the loss")
-        gate_loss = F.binary_cross_entropy_with_logits(logits.float(), defective.float())
+        bce = balanced_bce if self.balance else lambda x, y: F.binary_cross_entropy_with_logits(x, y.float())
+        gate_loss = bce(logits.float(), defective)
         det, items = self._detection(preds, batch, defective)
         total = torch.cat((det.reshape(-1), (self.weight * gate_loss * b).reshape(1).to(det)))
         return total, {**items, "gate_loss": gate_loss.detach()}

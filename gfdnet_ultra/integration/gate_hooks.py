@@ -6,6 +6,8 @@ as before, `tests/integration/test_gate_hooks.py`):
   default config with value None, so `yolo predict threshold=0.3` and `yolo train gate_schedule=inverse` validate;
 - `DetectionModel.init_criterion` wraps the model's own criterion in GateLoss when the model has a DefectGate;
 - a trainer callback sets GateLoss.epoch = trainer.epoch at each epoch start (also right after a resume);
+- the opt-in train argument `bn_recalib=N` (any model, default off) and its epoch-end callback
+  (`integration/bn_recalib.py`): BatchNorm statistics recomputed before validation, for short from-scratch runs;
 - an exporter callback writes the two gated ONNX graphs after `format=onnx` on a gated model (gate_export.py);
 - `YOLO.task_map` gives the detect task GatedDetectionPredictor / GatedDetectionValidator, which are the stock classes
   unless gating applies.
@@ -15,22 +17,29 @@ from __future__ import annotations
 
 __all__ = ("GATE_ARGS", "gate_loss_options", "install", "sync_gate_epoch")
 
-GATE_ARGS = ("threshold", "gate_classifier", "gate_schedule", "gate_det_on_defective_only")
+GATE_ARGS = ("threshold", "gate_classifier", "gate_schedule", "gate_det_on_defective_only", "gate_balance")
 
 
 def _get(obj, key: str):
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
+def _flag(args, yaml: dict, key: str, default: bool) -> bool:
+    value = _get(args, key)
+    value = yaml.get(key, default) if value is None else value
+    return value.lower() in ("1", "true", "yes") if isinstance(value, str) else bool(value)
+
+
 def gate_loss_options(model) -> dict:
     """GateLoss options of a model: train arguments win over the model YAML keys, which win over the defaults."""
     args, yaml = getattr(model, "args", None) or {}, getattr(model, "yaml", None) or {}
     schedule = _get(args, "gate_schedule") or yaml.get("gate_schedule") or "const"
-    det_only = _get(args, "gate_det_on_defective_only")
-    det_only = yaml.get("gate_det_on_defective_only", False) if det_only is None else det_only
-    if isinstance(det_only, str):
-        det_only = det_only.lower() in ("1", "true", "yes")
-    return {"schedule": schedule, "constants": yaml.get("gate_constants") or {}, "det_on_defective_only": det_only}
+    return {
+        "schedule": schedule,
+        "constants": yaml.get("gate_constants") or {},
+        "det_on_defective_only": _flag(args, yaml, "gate_det_on_defective_only", False),
+        "balance": _flag(args, yaml, "gate_balance", True),
+    }
 
 
 def sync_gate_epoch(trainer) -> None:
@@ -52,7 +61,7 @@ def sync_gate_epoch(trainer) -> None:
 def _install_args() -> None:
     from ultralytics.utils import DEFAULT_CFG, DEFAULT_CFG_DICT
 
-    for key in GATE_ARGS:
+    for key in (*GATE_ARGS, "bn_recalib"):
         DEFAULT_CFG_DICT.setdefault(key, None)  # DEFAULT_CFG_KEYS is a live view of this dict
         if not hasattr(DEFAULT_CFG, key):
             setattr(DEFAULT_CFG, key, None)
@@ -114,8 +123,11 @@ def install() -> None:
     _install_args()
     _install_criterion()
     _install_engines()
+    from .bn_recalib import on_train_epoch_end
     from .gate_export import on_export_end
 
-    for event, fn in (("on_train_epoch_start", sync_gate_epoch), ("on_export_end", on_export_end)):
+    hooks = (("on_train_epoch_start", sync_gate_epoch), ("on_train_epoch_end", on_train_epoch_end),
+             ("on_export_end", on_export_end))
+    for event, fn in hooks:
         if fn not in default_callbacks[event]:
             default_callbacks[event].append(fn)

@@ -67,3 +67,13 @@ def test_select_images_slices_nested_batch_tensors_only():
     preds = {"a": [torch.arange(4)], "b": (torch.zeros(4, 2), torch.zeros(3))}
     out = select_images(preds, torch.tensor([1, 3]), 4)
     assert out["a"][0].tolist() == [1, 3] and out["b"][0].shape == (2, 2) and out["b"][1].shape == (3,)
+
+
+def test_gate_bce_is_class_balanced_by_default_and_plain_on_request():
+    gate, preds, batch = _setup(boxes_of=(0, 0))  # image 0 defective, images 1-3 normal
+    target = torch.tensor([1.0, 0, 0, 0])
+    per = torch.nn.functional.binary_cross_entropy_with_logits(gate.logits, target, reduction="none")
+    _, items = GateLoss(RecordingLoss(), gate)(preds, batch)
+    assert items["gate_loss"].item() == pytest.approx(0.5 * (per[0] + per[1:].mean()).item(), rel=1e-5)
+    _, items = GateLoss(RecordingLoss(), gate, balance=False)(preds, batch)
+    assert items["gate_loss"].item() == pytest.approx(per.mean().item(), rel=1e-5)

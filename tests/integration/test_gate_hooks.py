@@ -59,3 +59,11 @@ def test_yolo_task_map_uses_gated_engines_for_detect_only():
     assert tm["detect"]["predictor"] is GatedDetectionPredictor
     assert tm["detect"]["validator"] is GatedDetectionValidator
     assert "Gated" not in tm["classify"]["predictor"].__name__
+
+
+def test_gate_balance_defaults_on_and_train_argument_turns_it_off():
+    from gfdnet_ultra.integration.gate_hooks import gate_loss_options
+
+    assert gate_loss_options(type("M", (), {"args": {}, "yaml": {}})())["balance"] is True
+    assert gate_loss_options(type("M", (), {"args": {"gate_balance": "false"}, "yaml": {}})())["balance"] is False
+    assert gate_loss_options(type("M", (), {"args": {}, "yaml": {"gate_balance": False}})())["balance"] is False
