@@ -5,15 +5,16 @@ Shape shorthand: B batch, C channels, H x W input size, Ho x Wo output size, K =
 
 Two formulations of one operator, held equal by tests:
 - on accelerators: ``torchvision.ops.deform_conv2d(..., mask=...)`` (fused kernel);
-- on CPU and for export: bilinear ``F.grid_sample`` of every tap, times the mask, then a dense matmul with the weight. torchvision's op has
-  no ONNX symbolic at opset 18 (the opset Ultralytics 8.4 exports with), grid_sample has (opset >= 16).
+- on CPU and for export: bilinear ``F.grid_sample`` of every tap, times the mask, then a 1x1 conv with the weight.
+  torchvision's op has no ONNX symbolic at opset 18 (the opset Ultralytics 8.4 exports with), grid_sample has (>= 16).
 torchvision's semantics reproduced exactly: offset channels are (dy, dx) pairs per tap, taps ordered row-major over the
 kernel; a sample at (y, x) is bilinear with zero padding, so a corner outside the image contributes 0 and a point at or
 beyond one pixel outside the image gives 0. ``grid_sample(align_corners=False, padding_mode="zeros")`` with the grid
 ``(2 * p + 1) / size - 1`` maps back to pixel coordinate ``p`` and has exactly those semantics, also for size 1.
-On CPU the grid_sample formulation is the faster one (torch 2.14 / torchvision 0.29, one thread, 32 channels at 80 x 80:
-6 ms against 24 ms forward, 25 ms against 215 ms forward + backward; docs/speed.md), so it is used there for training and
-inference alike; the two agree to float rounding (< 2e-4 on outputs of magnitude ~20 in float32, exactly in float64).
+On CPU the grid_sample formulation is the faster one (torch 2.14 / torchvision 0.29, one thread, 32 channels at
+80 x 80: 6 ms against 24 ms forward, 25 ms against 215 ms forward + backward; docs/speed.md), so it is used there for
+training and inference alike; the two agree to float rounding (< 2e-4 on outputs of magnitude ~20 in float32, 1e-12 in
+float64).
 Scope: ``groups=1`` and one offset group (what DyHead / the TDSC head use).
 """
 

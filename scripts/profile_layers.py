@@ -1,0 +1,168 @@
+"""Per-layer CPU latency of GFD-Net against YOLO11n, measured side by side in one process (interleaved repetitions).
+
+Every model is built from its YAML, put in eval mode, fused (``model.fuse()``, which also runs our layers' ``fuse()``)
+and run under ``torch.inference_mode`` at batch 1; each repetition runs every model once, in turn, so load on a shared
+machine hits all of them alike. Per-layer times come from forward hooks on the top-level layers of ``model.model``.
+With ``--onnx`` the models are also exported (``YOLO(...).export(format="onnx")``) and timed in onnxruntime.
+
+Usage (imports the installed package: ``make install`` first, or prefix ``PYTHONPATH=.``):
+    python scripts/profile_layers.py --models gfdnet-n.yaml yolo11n.yaml --imgsz 640 --threads 2 --reps 7 [--onnx]
+    python scripts/profile_layers.py --torch-profile gfdnet-n.yaml   # torch.profiler per-op table instead
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+__all__ = ("build", "onnx_latency", "profile_layers", "profile_ops")
+
+
+def build(cfg: str, imgsz: int = 640) -> torch.nn.Module:
+    """Build a model from a YAML name, eval, fused, gradients off; returns the ``DetectionModel``."""
+    import gfdnet_ultra  # noqa: F401  registers the GFD-Net layers
+    from ultralytics import YOLO
+
+    model = YOLO(cfg).model.eval()
+    model.fuse(verbose=False)  # verbose would count FLOPs with thop first
+    for p in model.parameters():
+        p.requires_grad_(False)
+    with torch.inference_mode():
+        model(torch.zeros(1, 3, imgsz, imgsz))  # warm-up, sets strides / anchors
+    return model
+
+
+def _hooks(model: torch.nn.Module, acc: dict[str, list[float]]) -> list:
+    handles = []
+    for i, layer in enumerate(model.model):
+        name = f"{i:>2} {type(layer).__name__}"
+        acc.setdefault(name, [])
+        start: list[float] = []
+        handles.append(layer.register_forward_pre_hook(lambda m, a, s=start: s.append(time.perf_counter())))
+        handles.append(
+            layer.register_forward_hook(lambda m, a, o, s=start, n=name: acc[n].append(time.perf_counter() - s.pop()))
+        )
+    return handles
+
+
+def profile_layers(cfgs: list[str], imgsz: int = 640, reps: int = 7, threads: int = 2) -> dict[str, dict]:
+    """Median total and per-layer latency (seconds) of every model, interleaved repetitions, batch 1.
+
+    Returns ``{cfg: {"total": float, "layers": {name: float}, "spread": (min, max)}}``.
+    """
+    torch.set_num_threads(threads)
+    models = {c: build(c, imgsz) for c in cfgs}
+    x = torch.randn(1, 3, imgsz, imgsz)
+    totals = {c: [] for c in cfgs}
+    layers = {c: {} for c in cfgs}
+    with torch.inference_mode():
+        for m in models.values():
+            m(x)
+        for _ in range(reps):
+            for c, m in models.items():
+                acc: dict[str, list[float]] = {}
+                handles = _hooks(m, acc)
+                t = time.perf_counter()
+                m(x)
+                totals[c].append(time.perf_counter() - t)
+                for h in handles:
+                    h.remove()
+                for k, v in acc.items():
+                    layers[c].setdefault(k, []).append(sum(v))
+    return {
+        c: {
+            "total": statistics.median(totals[c]),
+            "spread": (min(totals[c]), max(totals[c])),
+            "layers": {k: statistics.median(v) for k, v in layers[c].items()},
+        }
+        for c in cfgs
+    }
+
+
+def onnx_latency(cfgs: list[str], imgsz: int = 640, reps: int = 7, threads: int = 2) -> dict[str, float]:
+    """Median onnxruntime latency (seconds) of each model's ``YOLO.export(format="onnx")`` graph, interleaved reps."""
+    import numpy as np
+    import onnxruntime as ort
+
+    import gfdnet_ultra  # noqa: F401
+    from ultralytics import YOLO
+
+    sessions = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for c in cfgs:
+            yolo = YOLO(c)
+            pt = Path(tmp) / f"{Path(c).stem}.pt"
+            yolo.save(pt)
+            f = YOLO(pt).export(format="onnx", imgsz=imgsz, verbose=False)
+            so = ort.SessionOptions()
+            so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+            sessions[c] = ort.InferenceSession(f, so, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((1, 3, imgsz, imgsz), dtype=np.float32)
+    times = {c: [] for c in cfgs}
+    for s in sessions.values():
+        s.run(None, {s.get_inputs()[0].name: x})
+    for _ in range(reps):
+        for c, s in sessions.items():
+            t = time.perf_counter()
+            s.run(None, {s.get_inputs()[0].name: x})
+            times[c].append(time.perf_counter() - t)
+    return {c: statistics.median(v) for c, v in times.items()}
+
+
+def profile_ops(cfg: str, imgsz: int = 640, threads: int = 1, rows: int = 30) -> str:
+    """torch.profiler table of one fused inference (ops sorted by self CPU time)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.set_num_threads(threads)
+    model = build(cfg, imgsz)
+    x = torch.randn(1, 3, imgsz, imgsz)
+    with torch.inference_mode():
+        model(x)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            model(x)
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)
+
+
+def _table(res: dict[str, dict], ref: str | None) -> str:
+    lines = []
+    for c, r in res.items():
+        lo, hi = r["spread"]
+        lines.append(f"\n{c}: total {r['total'] * 1e3:.1f} ms (min {lo * 1e3:.1f}, max {hi * 1e3:.1f})")
+        tot = sum(r["layers"].values())
+        for k, v in r["layers"].items():
+            lines.append(f"  {k:<24} {v * 1e3:8.1f} ms  {100 * v / tot:5.1f} %")
+    if ref in res:
+        lines.append("")
+        lines += [f"ratio {c} / {ref}: {r['total'] / res[ref]['total']:.2f}" for c, r in res.items() if c != ref]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["gfdnet-n.yaml", "yolo11n.yaml"])
+    ap.add_argument("--imgsz", type=int, default=640)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--onnx", action="store_true", help="also time onnxruntime on the exported graphs")
+    ap.add_argument("--torch-profile", metavar="CFG", help="print a torch.profiler per-op table for CFG and exit")
+    a = ap.parse_args()
+    if a.torch_profile:
+        print(profile_ops(a.torch_profile, a.imgsz, a.threads))
+        return
+    ref = next((c for c in a.models if "yolo11n" in c), None)
+    print(_table(profile_layers(a.models, a.imgsz, a.reps, a.threads), ref))
+    if a.onnx:
+        ort_t = onnx_latency(a.models, a.imgsz, a.reps, a.threads)
+        print("\nonnxruntime:")
+        for c, t in ort_t.items():
+            ratio = f"  ({t / ort_t[ref]:.2f}x {ref})" if ref and c != ref else ""
+            print(f"  {c:<20} {t * 1e3:8.1f} ms{ratio}")
+
+
+if __name__ == "__main__":
+    main()
