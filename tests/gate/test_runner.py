@@ -1,4 +1,3 @@
-import pytest
 import torch
 
 from gfdnet_ultra.gate.runner import GateSplit, run_gated, scatter

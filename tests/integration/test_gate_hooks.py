@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 import gfdnet_ultra  # noqa: F401
 

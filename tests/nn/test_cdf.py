@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import pickle
 
 import pytest
@@ -10,6 +9,8 @@ import torch
 from ultralytics.nn.modules import C2f
 
 from gfdnet_ultra.nn.cdf import CDF, DMF, DynamicGraphConvBlock, Grapher
+
+from ..onnx_roundtrip import onnx_runner
 
 
 def n_params(m: torch.nn.Module) -> int:
@@ -77,17 +78,12 @@ def test_cdf_survives_pickling():
 
 
 def test_cdf_onnx_export_matches_onnxruntime_at_another_input_size():
-    ort = pytest.importorskip("onnxruntime")
     torch.manual_seed(0)
     m = CDF(8, 16, n=1, max_shifts=6).eval()
     for b in m.m:  # make the graph branch visible in the output (layer scales start at 1e-5)
         torch.nn.init.ones_(b.layer_scale_1)
     m.forward = m.forward_split  # as the Ultralytics exporter does
-    f = io.BytesIO()
-    axes = {0: "b", 2: "h", 3: "w"}
-    torch.onnx.export(m, torch.randn(1, 8, 16, 16), f, dynamo=False, opset_version=18, input_names=["x"],
-                      output_names=["y"], dynamic_axes={"x": axes, "y": axes})
-    sess = ort.InferenceSession(f.getvalue())
+    run = onnx_runner(m, torch.randn(1, 8, 16, 16))
     for shape in [(2, 8, 40, 24), (1, 8, 9, 13)]:
         x = torch.randn(*shape)
-        torch.testing.assert_close(torch.from_numpy(sess.run(None, {"x": x.numpy()})[0]), m(x), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(torch.from_numpy(run(x)[0]), m(x), rtol=1e-4, atol=1e-4)

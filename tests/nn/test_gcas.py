@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import pickle
 
 import pytest
 import torch
 
 from gfdnet_ultra.nn.gcas import GAstage, GCAAtten, GCAAtten2, GCABlock, GlobalSpatial
+
+from ..onnx_roundtrip import onnx_runner
 
 
 def n_params(m: torch.nn.Module) -> int:
@@ -84,14 +85,9 @@ def test_gastage_survives_pickling():
 
 @pytest.mark.parametrize("qkv", [False, True])
 def test_gastage_onnx_export_matches_onnxruntime_at_another_input_size(qkv):
-    ort = pytest.importorskip("onnxruntime")
     torch.manual_seed(0)
     m = GAstage(8, 16, 2, qkv).eval()
-    f = io.BytesIO()
-    axes = {0: "b", 2: "h", 3: "w"}
-    torch.onnx.export(m, torch.randn(1, 8, 32, 32), f, dynamo=False, opset_version=18, input_names=["x"],
-                      output_names=["y"], dynamic_axes={"x": axes, "y": axes})
-    sess = ort.InferenceSession(f.getvalue())
+    run = onnx_runner(m, torch.randn(1, 8, 32, 32))
     for shape in [(2, 8, 48, 24), (1, 8, 18, 30)]:
         x = torch.randn(*shape)
-        torch.testing.assert_close(torch.from_numpy(sess.run(None, {"x": x.numpy()})[0]), m(x), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(torch.from_numpy(run(x)[0]), m(x), rtol=1e-4, atol=1e-4)

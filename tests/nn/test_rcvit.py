@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import pickle
 
@@ -11,6 +10,8 @@ import pytest
 import torch
 
 from gfdnet_ultra.nn.rcvit import RCVIT_VARIANTS, RCViT
+
+from ..onnx_roundtrip import onnx_runner
 
 # Official MODEL_ZOO counts (both classifier heads counted, LocalIntegration ratio 1), to the published precision.
 OFFICIAL_M = {"xs": 3.201, "s": 5.764, "m": 12.422, "t": 21.763}
@@ -101,15 +102,9 @@ def test_rcvit_survives_pickling():
 
 
 def test_rcvit_onnx_export_matches_onnxruntime_at_another_input_size():
-    ort = pytest.importorskip("onnxruntime")
     torch.manual_seed(0)
     m = RCViT("xs").eval()
-    f = io.BytesIO()
-    names = ["p3", "p4", "p5"]
-    axes = {0: "b", 2: "h", 3: "w"}
-    torch.onnx.export(m, torch.randn(1, 3, 64, 64), f, dynamo=False, opset_version=18, input_names=["x"],
-                      output_names=names, dynamic_axes={n: axes for n in ["x", *names]})
-    sess = ort.InferenceSession(f.getvalue())
+    run = onnx_runner(m, torch.randn(1, 3, 64, 64))
     x = torch.randn(2, 3, 96, 128)
-    for got, want in zip(sess.run(None, {"x": x.numpy()}), m(x)):
+    for got, want in zip(run(x), m(x)):
         torch.testing.assert_close(torch.from_numpy(got), want, rtol=1e-3, atol=1e-3)
