@@ -3,7 +3,7 @@
 Examples:
     python scripts/benchmark.py --quick --out runs/bench/benchmarks.md          # CI-sized smoke run, a minute or two
     python scripts/benchmark.py --threads 1 --reps 15 --train-time              # speed figures for docs/benchmarks.md
-    python scripts/benchmark.py --threads 1 --train-time --accuracy --epochs 15  # plus the accuracy recipe
+    python scripts/benchmark.py --threads 1 --train-time --accuracy           # plus the accuracy recipe (docs/recipe.md)
     python scripts/benchmark.py --accuracy --device 0 --epochs 100 --data-train 1000 --data-val 200  # on a GPU
     python scripts/benchmark.py --render docs/benchmarks.json                     # re-render the note only
 """
@@ -27,6 +27,7 @@ if (ROOT / "gfdnet_ultra").is_dir():  # prefer the checkout this script lives in
     sys.path.insert(0, str(ROOT))
 
 from gfdnet_ultra.bench.report import write_report  # noqa: E402
+from gfdnet_ultra.data.synthetic import SHORT_RECIPE  # noqa: E402
 from gfdnet_ultra.bench.suite import DEFAULT_MODELS, Config, run_suite  # noqa: E402
 from gfdnet_ultra.bench.training import Recipe  # noqa: E402
 
@@ -54,13 +55,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--train-fraction", type=float, default=1.0, help="share of training images for --train-time")
     p.add_argument("--accuracy", action="store_true", help="train every model with one recipe and report mAP (slow)")
     p.add_argument("--accuracy-models", nargs="+", help="models to train for accuracy (default: all measured)")
-    p.add_argument("--epochs", type=int, default=15, help="accuracy recipe epochs")
-    p.add_argument("--train-imgsz", type=int, default=160, help="training image size (train time and accuracy)")
-    p.add_argument("--train-batch", type=int, default=16)
+    p.add_argument("--epochs", type=int, default=SHORT_RECIPE["epochs"], help="accuracy recipe epochs")
+    p.add_argument("--train-imgsz", type=int, default=SHORT_RECIPE["imgsz"], help="training (and generated) image size")
+    p.add_argument("--train-batch", type=int, default=SHORT_RECIPE["batch"])
     p.add_argument("--device", default="cpu", help="training device, e.g. cpu or 0")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-train", type=int, default=160, help="synthetic training images")
-    p.add_argument("--data-val", type=int, default=48, help="synthetic validation images")
+    p.add_argument("--data-train", type=int, default=240, help="synthetic training images")
+    p.add_argument("--data-val", type=int, default=100, help="synthetic validation images")
     p.add_argument("--quick", action="store_true", help="CI smoke run: tiny sizes, every figure, 1 epoch")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="markdown; .json, .png beside it")
     p.add_argument("--no-progress", action="store_true")
@@ -69,8 +70,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def config(a: argparse.Namespace) -> Config:
-    data = {"n_train": a.data_train, "n_val": a.data_val, "imgsz": 256, "seed": a.seed}
-    common = {"imgsz": a.train_imgsz, "batch": a.train_batch, "seed": a.seed, "device": a.device, "val": False}
+    data = {"n_train": a.data_train, "n_val": a.data_val, "imgsz": a.train_imgsz, "seed": a.seed}
+    settings = tuple((k, v) for k, v in SHORT_RECIPE.items() if k not in {"imgsz", "epochs", "batch"})  # docs/recipe.md
+    common = {"imgsz": a.train_imgsz, "batch": a.train_batch, "seed": a.seed, "device": a.device, "val": False,
+              "settings": settings}
     cfg = Config(
         models=tuple(a.models), imgsz=a.imgsz, flops_imgsz=a.flops_imgsz, batches=tuple(a.batches), threads=a.threads,
         reps=a.reps, reps_large=a.reps_large, warmup=a.warmup, onnx=not a.no_onnx, memory=not a.no_memory, profile=a.profile or None,

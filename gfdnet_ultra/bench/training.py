@@ -40,10 +40,13 @@ class Recipe:
     device: str = "cpu"
     fraction: float = 1.0  # share of the training images used (Ultralytics' `fraction`)
     val: bool = True  # validate every epoch (False: only after the last, which Ultralytics always does)
+    settings: tuple[tuple[str, object], ...] = ()  # further train arguments, e.g. the synthetic set's SHORT_RECIPE
 
     def args(self) -> dict:
         """Keyword arguments of `YOLO.train`; everything not named keeps Ultralytics' default (augmentation included)."""
-        return {**asdict(self), "deterministic": True, "workers": 0, "plots": False, "amp": False, "verbose": False}
+        fields = {k: v for k, v in asdict(self).items() if k != "settings"}
+        fixed = {"deterministic": True, "workers": 0, "plots": False, "amp": False, "verbose": False}
+        return {**dict(self.settings), **fields, **fixed}
 
 
 def train_run(model: str, data: str | Path, recipe: Recipe, threads: int, project: str | Path | None = None) -> dict:
