@@ -3,10 +3,11 @@
 Four procedural surfaces (woven fabric, brushed metal, printed circuit, moulded connector; `surfaces.py`) carry 1-4
 small, low-contrast defects of six classes (`defects.py`), then get a lighting gradient, vignetting, a slight blur,
 a colour tint and sensor noise. Defect sizes have pixel floors and label boxes of thin defects (scratches, cracks)
-grow to at least max(14, S / 12) px per side, so every box holds an anchor point at stride 8: train at the
-generated size (docs/recipe.md); downscaling at training time makes defects too small to learn on a CPU budget. A share of images (DefectNet's fabric set: 0.44) stays defect-free and gets an empty
-label file. Every image draws from its own `numpy` generator seeded by (seed, split, index), so the same parameters
-give byte-identical files whatever the order of generation.
+grow to at least max(14, S / 12) px per side, so every box holds an anchor point at stride 8: train at the generated
+size (docs/recipe.md); downscaling at training time makes defects too small to learn on a CPU budget. A share of
+images (DefectNet's fabric set: 0.44) stays defect-free and gets an empty label file. Every image draws from its own
+`numpy` generator seeded by (seed, split, index), so the same parameters give byte-identical files whatever the
+order of generation.
 Layout written: `images/{train,val}/*.png`, `labels/{train,val}/*.txt`, `data.yaml` (absolute `path`),
 `cls/{train,val}/{defective,normal}/` (links for gate training) and `manifest.json` (parameters and counts).
 Shape shorthand: S = imgsz; images are (S, S, 3) uint8 BGR PNG.

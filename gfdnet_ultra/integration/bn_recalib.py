@@ -64,7 +64,7 @@ def _train_batches(trainer, n: int) -> list[torch.Tensor]:
 
 
 def on_train_epoch_end(trainer) -> None:
-    """Trainer callback: recalibrate the EMA model's BatchNorm statistics when `bn_recalib=N` and this epoch validates."""
+    """Trainer callback: recalibrate the EMA model's BatchNorm stats when `bn_recalib=N` and this epoch validates."""
     n = int(getattr(trainer.args, "bn_recalib", None) or 0)
     if n <= 0 or getattr(trainer, "ema", None) is None:
         return
