@@ -22,11 +22,12 @@ from gfdnet_ultra.data.synthetic import make_synthetic_dataset  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, type=Path, help="dataset folder to create")
-    p.add_argument("--n-train", type=int, default=160)
-    p.add_argument("--n-val", type=int, default=48)
-    p.add_argument("--imgsz", type=int, default=256)
-    p.add_argument("--normal-ratio", type=float, default=0.44, help="share of defect-free images")
-    p.add_argument("--seed", type=int, default=0)
+    d = make_synthetic_dataset.__kwdefaults__  # one set of defaults: the library's
+    p.add_argument("--n-train", type=int, default=d["n_train"])
+    p.add_argument("--n-val", type=int, default=d["n_val"])
+    p.add_argument("--imgsz", type=int, default=d["imgsz"], help="generated size; train at the same imgsz")
+    p.add_argument("--normal-ratio", type=float, default=d["normal_ratio"], help="share of defect-free images")
+    p.add_argument("--seed", type=int, default=d["seed"])
     p.add_argument("--overwrite", action="store_true", help="replace an existing, different dataset at --out")
     a = p.parse_args(argv)
     t0 = time.perf_counter()
