@@ -158,11 +158,12 @@ def render_markdown(res: dict, command: str) -> str:
         )
     if cfg["accuracy"]:
         r = cfg["accuracy_recipe"]
+        extra = "".join(f", {k}={v!r}" for k, v in r.get("settings", ()))
         lines.append(
-            "- Accuracy recipe (same for every model): "
+            "- Accuracy recipe (same for every model, docs/recipe.md): "
             f"`YOLO(\"<model>.yaml\").train(epochs={r['epochs']}, imgsz={r['imgsz']}, "
-            f"batch={r['batch']}, seed={r['seed']}, deterministic=True, workers=0, amp=False)`, from scratch, Ultralytics' "
-            "default augmentation and optimiser; mAP on the validation split of the best checkpoint; device in the table."
+            f"batch={r['batch']}, seed={r['seed']}{extra}, deterministic=True, workers=0, amp=False)`, from scratch, "
+            "everything else Ultralytics' defaults; mAP on the validation split of the best checkpoint; device in the table."
         )
     lines += ["", "## Results", ""] + _results_table(res)
     if res["skipped"]:
