@@ -22,9 +22,7 @@ os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # before torch loads: keeps prof
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_VERBOSE", "False")
 
-ROOT = Path(__file__).resolve().parents[1]
-if (ROOT / "gfdnet_ultra").is_dir():  # prefer the checkout this script lives in over an installed copy
-    sys.path.insert(0, str(ROOT))
+from _checkout import ROOT  # noqa: E402  (puts this checkout first on sys.path)
 
 from gfdnet_ultra.bench.report import write_report  # noqa: E402
 from gfdnet_ultra.data.synthetic import SHORT_RECIPE  # noqa: E402

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if (ROOT / "gfdnet_ultra").is_dir():  # prefer the checkout this script lives in over an installed copy
-    sys.path.insert(0, str(ROOT))
+import _checkout  # noqa: F401  (puts this checkout first on sys.path)
 
+from gfdnet_ultra.data.cli import run_script  # noqa: E402
 from gfdnet_ultra.data.synthetic import make_synthetic_dataset  # noqa: E402
 
 
@@ -40,7 +38,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (FileExistsError, FileNotFoundError, ValueError) as e:  # bad input: one clear line, no traceback
-        sys.exit(f"error: {e}")
+    run_script(main)

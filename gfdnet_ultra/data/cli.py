@@ -1,10 +1,20 @@
-"""Argument helpers shared by the data command lines in `scripts/` (convert_coco.py, convert_voc.py)."""
+"""Helpers shared by the data command lines in `scripts/`: argument parsing and one-line errors for bad input."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 
-__all__ = ("split_spec",)
+__all__ = ("run_script", "split_spec")
+
+
+def run_script(main: Callable[[], int]) -> None:
+    """Exit with `main()`'s status; bad input (missing, existing or invalid files) exits with one line, no traceback."""
+    try:
+        sys.exit(main())
+    except (FileExistsError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"error: {e}")
 
 
 def split_spec(text: str) -> tuple[str, tuple[str, str]]:
