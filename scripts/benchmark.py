@@ -57,7 +57,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--train-imgsz", type=int, default=SHORT_RECIPE["imgsz"], help="training (and generated) image size")
     p.add_argument("--train-batch", type=int, default=SHORT_RECIPE["batch"])
     p.add_argument("--device", default="cpu", help="training device, e.g. cpu or 0")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="data and training seed")
+    p.add_argument("--accuracy-seeds", type=int, nargs="+", help="one accuracy training per seed, mean reported "
+                   "(default: --seed); single runs of this recipe spread by ~0.05 mAP50")
     p.add_argument("--data-train", type=int, default=240, help="synthetic training images")
     p.add_argument("--data-val", type=int, default=100, help="synthetic validation images")
     p.add_argument("--quick", action="store_true", help="CI smoke run: tiny sizes, every figure, 1 epoch")
@@ -77,6 +79,7 @@ def config(a: argparse.Namespace) -> Config:
         reps=a.reps, reps_large=a.reps_large, warmup=a.warmup, onnx=not a.no_onnx, memory=not a.no_memory, profile=a.profile or None,
         train_time=a.train_time, train_reps=a.train_reps, accuracy=a.accuracy, data=data,
         accuracy_models=tuple(a.accuracy_models) if a.accuracy_models else None,
+        accuracy_seeds=tuple(a.accuracy_seeds or (a.seed,)),
         train_recipe=Recipe(epochs=2, fraction=a.train_fraction, **common), accuracy_recipe=Recipe(epochs=a.epochs, **common),
     )  # fmt: skip
     if a.quick:  # every phase, at sizes a CI runner finishes in a minute or two

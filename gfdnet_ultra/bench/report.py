@@ -57,8 +57,15 @@ def _columns(cfg: dict) -> list[tuple[str, str, callable, bool]]:
         cols.append(("Train s/epoch", "train_epoch_s", lambda v: f"{v:.2f}", True))
     if cfg["accuracy"]:
         cols += [("mAP50", "map50", lambda v: f"{v:.3f}", False), ("mAP50-95", "map50_95", lambda v: f"{v:.3f}", True)]
+        if len(cfg.get("accuracy_seeds", (0,))) > 1:
+            cols.append(("mAP50-95 per seed", "acc_runs", _per_seed, False))
         cols.append(("Acc. device", "acc_device", str, False))
     return cols
+
+
+def _per_seed(runs: list[dict]) -> str:
+    """'0.121 / 0.133 (seeds 0, 1)': every accuracy run of a model, so the spread behind the mean is visible."""
+    return " / ".join(f"{r['map50_95']:.3f}" for r in runs) + f" (seeds {', '.join(str(r['seed']) for r in runs)})"
 
 
 def _results_table(res: dict) -> list[str]:
@@ -159,11 +166,13 @@ def render_markdown(res: dict, command: str) -> str:
     if cfg["accuracy"]:
         r = cfg["accuracy_recipe"]
         extra = "".join(f", {k}={v!r}" for k, v in r.get("settings", ()))
+        seeds = list(cfg.get("accuracy_seeds", (r["seed"],)))
         lines.append(
             "- Accuracy recipe (same for every model, docs/recipe.md): "
             f"`YOLO(\"<model>.yaml\").train(epochs={r['epochs']}, imgsz={r['imgsz']}, "
-            f"batch={r['batch']}, seed={r['seed']}{extra}, deterministic=True, workers=0, amp=False)`, from scratch, "
-            "everything else Ultralytics' defaults; mAP on the validation split of the best checkpoint; device in the table."
+            f"batch={r['batch']}, seed=<seed>{extra}, deterministic=True, workers=0, amp=False)`, from scratch, "
+            "everything else Ultralytics' defaults; mAP on the validation split of the best checkpoint, "
+            f"mean over {len(seeds)} training(s) per model (seeds {', '.join(map(str, seeds))}); device in the table."
         )
     lines += ["", "## Results", ""] + _results_table(res)
     if res["skipped"]:

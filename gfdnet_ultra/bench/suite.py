@@ -14,7 +14,7 @@ import contextlib
 import logging
 import statistics
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from torch import nn
@@ -52,6 +52,7 @@ class Config:
     train_reps: int = 1
     accuracy: bool = False
     accuracy_models: tuple[str, ...] | None = None  # None: every built model
+    accuracy_seeds: tuple[int, ...] = (0,)  # one training per seed and model; the table shows the mean and the spread
     data: dict = field(default_factory=lambda: {"n_train": 160, "n_val": 48, "imgsz": 256, "seed": 0})
     train_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=2, imgsz=160, batch=16, val=False))
     accuracy_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=15, imgsz=160, batch=16, val=False))
@@ -98,6 +99,23 @@ def _proxy_gflops(model: nn.Module, imgsz: int) -> float:
 
 def _median_epoch(epoch_s: list[float]) -> float:
     return statistics.median(epoch_s[1:] or epoch_s)  # the first epoch carries one-off start-up costs when others exist
+
+
+def accuracy_summary(runs: list[dict]) -> dict:
+    """Row figures from accuracy trainings (one per seed, each with its `seed`): mean mAPs, each run's mAPs, device.
+
+    Examples:
+        >>> round(accuracy_summary([{"seed": 0, "map50": 0.4, "map50_95": 0.2, "device": "cpu", "epoch_s": [2.0]},
+        ...                   {"seed": 1, "map50": 0.2, "map50_95": 0.1, "device": "cpu", "epoch_s": [3.0]}])["map50"], 3)
+        0.3
+    """
+    return {
+        "map50": statistics.fmean(r["map50"] for r in runs),
+        "map50_95": statistics.fmean(r["map50_95"] for r in runs),
+        "acc_runs": [{"seed": r["seed"], "map50": r["map50"], "map50_95": r["map50_95"]} for r in runs],
+        "acc_device": runs[0]["device"],
+        "acc_epoch_s": _median_epoch([t for r in runs for t in r["epoch_s"]]),  # sequential runs: not interleaved
+    }
 
 
 @contextlib.contextmanager
@@ -185,7 +203,7 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
             data = synthetic_dataset(**cfg.data)
             res["dataset"] = {"generator": "gfdnet_ultra.data.synthetic.make_synthetic_dataset", **cfg.data}
             acc_models = [n for n in yolos if cfg.accuracy_models is None or n in cfg.accuracy_models]
-            bar.total += len(yolos) * cfg.train_reps * cfg.train_time + len(acc_models) * cfg.accuracy
+            bar.total += len(yolos) * cfg.train_reps * cfg.train_time + len(acc_models) * cfg.accuracy * len(cfg.accuracy_seeds)
         if cfg.train_time:
             epochs = {name: [] for name in yolos}
             for r in range(cfg.train_reps):
@@ -203,13 +221,16 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
                     rows[name]["train_epoch_s"] = statistics.median(e)
         if cfg.accuracy:
             for name in acc_models:
-                bar.set_description(f"accuracy {name}")
-                try:
-                    out = train_isolated(f"{name}.yaml", data, cfg.accuracy_recipe, threads, Path(tmp) / "acc")
-                    rows[name].update(map50=out["map50"], map50_95=out["map50_95"], acc_device=out["device"])
-                    rows[name]["acc_epoch_s"] = _median_epoch(out["epoch_s"])  # sequential runs: not interleaved
-                except Exception as e:
-                    fail(name, "accuracy", e)
-                bar.update()
+                runs = []
+                for seed in cfg.accuracy_seeds:
+                    bar.set_description(f"accuracy {name} (seed {seed})")
+                    try:
+                        recipe = replace(cfg.accuracy_recipe, seed=seed)
+                        runs.append({**train_isolated(f"{name}.yaml", data, recipe, threads, Path(tmp) / "acc"), "seed": seed})
+                    except Exception as e:
+                        fail(name, f"accuracy seed {seed}", e)
+                    bar.update()
+                if runs:
+                    rows[name].update(accuracy_summary(runs))
     bar.close()
     return res

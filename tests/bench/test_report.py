@@ -77,3 +77,18 @@ def test_write_report_writes_markdown_json_and_png(tmp_path):
     paths = write_report(RES, tmp_path / "b.md", "cmd")
     assert json.loads(paths["json"].read_text())["command"] == "cmd"
     assert paths["png"].read_bytes()[:4] == b"\x89PNG" and paths["md"].read_text().startswith("# Benchmarks")
+
+
+def test_several_accuracy_seeds_show_the_mean_and_every_run():
+    from gfdnet_ultra.bench.suite import accuracy_summary
+
+    runs = [{"seed": s, "map50": m * 2, "map50_95": m, "device": "cpu", "epoch_s": [9.0, 3.0]} for s, m in ((0, 0.1), (2, 0.3))]
+    summary = accuracy_summary(runs)
+    assert abs(summary["map50_95"] - 0.2) < 1e-12 and abs(summary["map50"] - 0.4) < 1e-12
+    assert [r["seed"] for r in summary["acc_runs"]] == [0, 2] and summary["acc_epoch_s"] == 3.0
+    rows = {n: {**r, **summary} for n, r in RES["rows"].items()}
+    md = render_markdown({**RES, "rows": rows, "config": {**CFG, "accuracy_seeds": [0, 2]}}, "cmd")
+    assert "mAP50-95 per seed" in md and "0.100 / 0.300 (seeds 0, 2)" in md and "seeds 0, 2)" in md.split("## Results")[0]
+    header, lines = _table_rows(md)
+    assert all(len(line.strip("|").split("|")) == header.count("|") - 1 for line in lines)
+    assert "mAP50-95 per seed" not in render_markdown(RES, "cmd")  # one seed: no per-seed column
