@@ -104,7 +104,7 @@ class GateLoss:
         gate: DefectGate,
         schedule: str = "const",
         constants: dict | None = None,
-        det_on_defective_only: bool = False,
+        det_on_defective_only: bool = True,
         balance: bool = True,
     ):
         self.det_loss, self.gate = det_loss, gate

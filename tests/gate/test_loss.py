@@ -55,6 +55,14 @@ def test_defective_only_option_feeds_only_defective_images_with_renumbered_boxes
     assert loss[0].item() == pytest.approx(preds["scores"][[0, 2]].sum().item() * 2 * 4 / 2, rel=1e-5)
 
 
+def test_defective_only_is_the_default_and_all_images_is_one_flag_away():
+    gate, preds, batch = _setup()
+    inner = RecordingLoss()
+    GateLoss(inner, gate)(preds, batch)
+    GateLoss(inner, gate, det_on_defective_only=False)(preds, batch)
+    assert [seen["img"].shape[0] for seen in inner.seen] == [2, 4]
+
+
 def test_all_normal_batch_trains_the_gate_alone_and_backpropagates():
     gate, preds, batch = _setup(boxes_of=())
     loss, items = GateLoss(RecordingLoss(), gate, det_on_defective_only=True)(preds, batch)

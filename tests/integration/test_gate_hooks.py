@@ -23,9 +23,11 @@ def test_gated_model_gets_gate_loss_with_train_args_over_yaml_keys():
     m = DetectionModel("yolo11-gated-n.yaml", nc=2, verbose=False)
     m.args = get_cfg(overrides={"gate_schedule": "exponential"})
     crit = m.init_criterion()
-    assert isinstance(crit, GateLoss) and crit.schedule == "exponential" and not crit.det_on_defective_only
+    assert isinstance(crit, GateLoss) and crit.schedule == "exponential" and crit.det_on_defective_only  # YAML: true
     m.args = get_cfg()
     assert m.init_criterion().schedule == "const"  # the YAML's key
+    m.args = get_cfg(overrides={"gate_det_on_defective_only": False})
+    assert not m.init_criterion().det_on_defective_only  # the train argument over the YAML's true
 
 
 def test_gate_arguments_are_accepted_by_ultralytics_config():
