@@ -35,6 +35,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
 
     import gfdnet_ultra  # noqa: F401  (registers the gate)
+    from gfdnet_ultra.bench.curves import read_curve
     from gfdnet_ultra.data.synthetic import SHORT_RECIPE, synthetic_dataset
     from gfdnet_ultra.integration.gate_val import pick_gate_threshold
     from ultralytics import YOLO
@@ -59,12 +60,10 @@ def main() -> None:
                 name=name, exist_ok=True, seed=0, deterministic=True, gate_schedule=a.schedule, amp=False,
             )
         train_s = time.time() - t0
-        csv = (out / name / "results.csv").read_text().splitlines()
-        last = dict(zip([k.strip() for k in csv[0].split(",")], csv[-1].split(",")))
         model = YOLO(weights)
         picked = pick_gate_threshold(model, target_recall=0.99, split="train", batch=16, **common)
         run = {"train_s": train_s, "settings": extra, "picked_threshold": picked,
-               "last_epoch_gate_loss": float(last.get("train/gate_loss", "nan"))}
+               "last_epoch_gate_loss": read_curve(out / name, "gate_loss")[-1]}
         for label, thr in (("ungated", 0.0), ("gated_0.5", 0.5), ("gated_picked", picked)):
             m = YOLO(weights).val(**common, batch=1, threshold=thr,
                                                            project=str(out), name=f"{name}_val_{label}", exist_ok=True)

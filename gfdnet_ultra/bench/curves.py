@@ -11,7 +11,7 @@ from pathlib import Path
 
 __all__ = ("METRICS", "curves_table", "plot_curves", "read_curve")
 
-METRICS = {"map50": "metrics/mAP50(B)", "map50_95": "metrics/mAP50-95(B)"}
+METRICS = {"map50": "metrics/mAP50(B)", "map50_95": "metrics/mAP50-95(B)", "gate_loss": "train/gate_loss"}
 
 
 def read_curve(run: str | Path, metric: str = "map50_95") -> list[float]:
@@ -30,7 +30,7 @@ def read_curve(run: str | Path, metric: str = "map50_95") -> list[float]:
     with path.open(newline="", encoding="utf-8") as f:
         rows = [{k.strip(): v for k, v in r.items()} for r in csv.DictReader(f)]
     if not rows or METRICS[metric] not in rows[0]:
-        raise ValueError(f"{path} has no {METRICS[metric]!r} column or no epochs (is it a detection training run?)")
+        raise ValueError(f"{path} has no {METRICS[metric]!r} column or no epochs (is it a detection training run, a gated one for gate_loss?)")
     return [float(r[METRICS[metric]]) for r in rows]
 
 

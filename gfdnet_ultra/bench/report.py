@@ -43,6 +43,11 @@ def _ratio(row: dict, base: dict | None, key: str) -> str:
     return f"{a / b:.2f}×" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else MISSING
 
 
+def _accuracy_seeds(cfg: dict) -> list[int]:
+    """Seeds of the accuracy trainings; results written before `accuracy_seeds` existed trained the recipe's seed."""
+    return list(cfg.get("accuracy_seeds") or (cfg["accuracy_recipe"]["seed"],))
+
+
 def _columns(cfg: dict) -> list[tuple[str, str, callable, bool]]:
     """(header, key, formatter, with a ratio column) per figure."""
     ms = lambda s: f"{s['median_ms']:.1f} [{s['p10_ms']:.1f}–{s['p90_ms']:.1f}]"  # noqa: E731
@@ -57,7 +62,7 @@ def _columns(cfg: dict) -> list[tuple[str, str, callable, bool]]:
         cols.append(("Train s/epoch", "train_epoch_s", lambda v: f"{v:.2f}", True))
     if cfg["accuracy"]:
         cols += [("mAP50", "map50", lambda v: f"{v:.3f}", False), ("mAP50-95", "map50_95", lambda v: f"{v:.3f}", True)]
-        if len(cfg.get("accuracy_seeds", (0,))) > 1:
+        if len(_accuracy_seeds(cfg)) > 1:
             cols.append(("mAP50-95 per seed", "acc_runs", _per_seed, False))
         cols.append(("Acc. device", "acc_device", str, False))
     return cols
@@ -166,7 +171,7 @@ def render_markdown(res: dict, command: str) -> str:
     if cfg["accuracy"]:
         r = cfg["accuracy_recipe"]
         extra = "".join(f", {k}={v!r}" for k, v in r.get("settings", ()))
-        seeds = list(cfg.get("accuracy_seeds", (r["seed"],)))
+        seeds = _accuracy_seeds(cfg)
         lines.append(
             "- Accuracy recipe (same for every model, docs/recipe.md): "
             f"`YOLO(\"<model>.yaml\").train(epochs={r['epochs']}, imgsz={r['imgsz']}, "

@@ -203,7 +203,8 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
             data = synthetic_dataset(**cfg.data)
             res["dataset"] = {"generator": "gfdnet_ultra.data.synthetic.make_synthetic_dataset", **cfg.data}
             acc_models = [n for n in yolos if cfg.accuracy_models is None or n in cfg.accuracy_models]
-            bar.total += len(yolos) * cfg.train_reps * cfg.train_time + len(acc_models) * cfg.accuracy * len(cfg.accuracy_seeds)
+            n_acc = len(acc_models) * len(cfg.accuracy_seeds) * cfg.accuracy
+            bar.total += len(yolos) * cfg.train_reps * cfg.train_time + n_acc
         if cfg.train_time:
             epochs = {name: [] for name in yolos}
             for r in range(cfg.train_reps):
@@ -224,9 +225,10 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
                 runs = []
                 for seed in cfg.accuracy_seeds:
                     bar.set_description(f"accuracy {name} (seed {seed})")
+                    recipe = replace(cfg.accuracy_recipe, seed=seed)
                     try:
-                        recipe = replace(cfg.accuracy_recipe, seed=seed)
-                        runs.append({**train_isolated(f"{name}.yaml", data, recipe, threads, Path(tmp) / "acc"), "seed": seed})
+                        out = train_isolated(f"{name}.yaml", data, recipe, threads, Path(tmp) / "acc")
+                        runs.append({**out, "seed": seed})
                     except Exception as e:
                         fail(name, f"accuracy seed {seed}", e)
                     bar.update()
