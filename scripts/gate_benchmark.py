@@ -5,7 +5,8 @@ on all images / on defective images only), then validates each at batch 1 ungate
 (DefectNet's 0.5, and the threshold picked for 0.99 defect recall on the training split), and writes
 docs/gate_results.json and docs/gate_results.md.
 
-    python scripts/gate_benchmark.py                # SHORT_RECIPE's epochs and imgsz, 240 train / 100 val
+    python scripts/gate_benchmark.py                # SHORT_RECIPE's epochs and imgsz, 240 train / 100 val, seed 0
+    python scripts/gate_benchmark.py --seed 1 --out runs/gate_benchmark_s1 --docs runs/gate_benchmark_s1
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main() -> None:
     ap.add_argument("--n-val", type=int, default=100)
     ap.add_argument("--schedule", default="const")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0, help="training seed of every variant")
     ap.add_argument("--reuse", action="store_true", help="skip a training whose last.pt exists")
     ap.add_argument("--ablation", action="store_true",
                     help="also train with mosaic=1.0 and with a plain (unbalanced) gate BCE, for the gate defaults")
@@ -46,7 +48,7 @@ def main() -> None:
     data = str(synthetic_dataset(out / "data", n_train=a.n_train, n_val=a.n_val, imgsz=a.imgsz, normal_ratio=0.44))
     common = dict(data=data, imgsz=a.imgsz, device="cpu", verbose=False, plots=False)
     results: dict = {"epochs": a.epochs, "imgsz": a.imgsz, "n_train": a.n_train, "n_val": a.n_val,
-                     "normal_ratio": 0.44, "schedule": a.schedule, "device": "cpu", "threads": a.threads,
+                     "normal_ratio": 0.44, "seed": a.seed, "schedule": a.schedule, "device": "cpu", "threads": a.threads,
                      "recipe": recipe, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": {}}
     variants = {"all_images": {}, "defective_only": {"gate_det_on_defective_only": True}}
     if a.ablation:
@@ -57,7 +59,7 @@ def main() -> None:
         if not (a.reuse and weights.exists()):
             YOLO("yolo11-gated-n.yaml").train(
                 **{**recipe, **common, "gate_det_on_defective_only": False, **extra}, workers=0, project=str(out),
-                name=name, exist_ok=True, seed=0, deterministic=True, gate_schedule=a.schedule, amp=False,
+                name=name, exist_ok=True, seed=a.seed, deterministic=True, gate_schedule=a.schedule, amp=False,
             )
         train_s = time.time() - t0
         model = YOLO(weights)
