@@ -29,7 +29,7 @@ from .training import Recipe, train_isolated
 
 __all__ = ("BASELINE", "DEFAULT_MODELS", "Config", "build", "run_suite")
 
-DEFAULT_MODELS = ("gfdnet-n", "gfdnet-s", "gfdnet-e2e", "yolov8n", "yolo11n", "yolo26n")
+DEFAULT_MODELS = ("gfdnet-n", "gfdnet-s", "gfdnet-e2e", "gfdnet-ffpn", "yolov8n", "yolo11n", "yolo26n")
 BASELINE = "yolo11n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 
@@ -53,18 +54,19 @@ def test_stock_yolo11n_fuses_exactly_as_without_the_patch():
         assert torch.equal(model(x)[0], stock(x)[0])
 
 
-def test_gfdnet_fuse_folds_our_batchnorms_and_keeps_outputs_within_1e_5():
+@pytest.mark.parametrize(("cfg", "has_graph_conv"), [("gfdnet-n.yaml", False), ("gfdnet-ffpn-n.yaml", True)])
+def test_gfdnet_fuse_folds_our_batchnorms_and_keeps_outputs_within_1e_5(cfg, has_graph_conv):
     from ultralytics import YOLO
 
     torch.manual_seed(0)
-    model = _randomise_bn(YOLO("gfdnet-n.yaml").model)
+    model = _randomise_bn(YOLO(cfg).model)
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         ref = model(x)[0]
         model.fuse(verbose=False)
         out = model(x)[0]
     graph_convs = [m for m in model.modules() if isinstance(m, DynamicMRConv4d)]
-    assert graph_convs and all(isinstance(m.nn[1], nn.Identity) for m in graph_convs)
+    assert bool(graph_convs) == has_graph_conv and all(isinstance(m.nn[1], nn.Identity) for m in graph_convs)
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     model.fuse(verbose=False)  # a second fuse changes nothing
