@@ -80,7 +80,8 @@ def config(a: argparse.Namespace) -> Config:
         train_time=a.train_time, train_reps=a.train_reps, accuracy=a.accuracy, data=data,
         accuracy_models=tuple(a.accuracy_models) if a.accuracy_models else None,
         accuracy_seeds=tuple(a.accuracy_seeds or (a.seed,)),
-        train_recipe=Recipe(epochs=2, fraction=a.train_fraction, **common), accuracy_recipe=Recipe(epochs=a.epochs, **common),
+        train_recipe=Recipe(epochs=2, fraction=a.train_fraction, **common),
+        accuracy_recipe=Recipe(epochs=a.epochs, **{**common, "val": True}),  # bn_recalib acts at each validation: docs/recipe.md
     )  # fmt: skip
     if a.quick:  # every phase, at sizes a CI runner finishes in a minute or two
         tiny = {**common, "imgsz": 64, "batch": 4}

@@ -175,7 +175,8 @@ def render_markdown(res: dict, command: str) -> str:
         lines.append(
             "- Accuracy recipe (same for every model, docs/recipe.md): "
             f"`YOLO(\"<model>.yaml\").train(epochs={r['epochs']}, imgsz={r['imgsz']}, "
-            f"batch={r['batch']}, seed=<seed>{extra}, deterministic=True, workers=0, amp=False)`, from scratch, "
+            f"batch={r['batch']}, seed=<seed>{extra}, val={r.get('val', True)}, deterministic=True, workers=0, amp=False)`, "
+            "from scratch, "
             "everything else Ultralytics' defaults; mAP on the validation split of the best checkpoint, "
             f"mean over {len(seeds)} training(s) per model (seeds {', '.join(map(str, seeds))}); device in the table."
         )

@@ -55,7 +55,7 @@ class Config:
     accuracy_seeds: tuple[int, ...] = (0,)  # one training per seed and model; the table shows the mean and the spread
     data: dict = field(default_factory=lambda: {"n_train": 160, "n_val": 48, "imgsz": 256, "seed": 0})
     train_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=2, imgsz=160, batch=16, val=False))
-    accuracy_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=15, imgsz=160, batch=16, val=False))
+    accuracy_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=15, imgsz=160, batch=16))  # validates every epoch
 
 
 def build(name: str):
