@@ -3,24 +3,31 @@
 Every model is built from its YAML, put in eval mode, fused (``model.fuse()``, which also runs our layers' ``fuse()``)
 and run under ``torch.inference_mode`` at batch 1; each repetition runs every model once, in turn, so load on a shared
 machine hits all of them alike. Per-layer times come from forward hooks on the top-level layers of ``model.model``.
-With ``--onnx`` the models are also exported (``YOLO(...).export(format="onnx")``) and timed in onnxruntime.
+With ``--onnx`` the models are also exported (``YOLO(...).export(format="onnx")``) and timed in onnxruntime;
+``--onnx-profile`` prints onnxruntime's own per-node profile (kernel time by op type and by top-level layer) instead;
+``--train-step`` times a training step (forward and backward, train mode, sum of squared outputs as the loss) instead.
 
 Usage (imports the installed package: ``make install`` first, or prefix ``PYTHONPATH=.``):
     python scripts/profile_layers.py --models gfdnet-n.yaml yolo11n.yaml --imgsz 640 --threads 2 --reps 7 [--onnx]
     python scripts/profile_layers.py --torch-profile gfdnet-n.yaml   # torch.profiler per-op table instead
+    python scripts/profile_layers.py --onnx-profile gfdnet-n.yaml --threads 1     # onnxruntime per-op / per-layer
+    python scripts/profile_layers.py --train-step --imgsz 160 --batch 16 --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
 
-__all__ = ("build", "onnx_latency", "profile_layers", "profile_ops")
+__all__ = ("build", "onnx_latency", "onnx_profile", "profile_layers", "profile_ops", "train_step_latency")
 
 
 def build(cfg: str, imgsz: int = 640) -> torch.nn.Module:
@@ -84,9 +91,9 @@ def profile_layers(cfgs: list[str], imgsz: int = 640, reps: int = 7, threads: in
     }
 
 
-def onnx_latency(cfgs: list[str], imgsz: int = 640, reps: int = 7, threads: int = 2) -> dict[str, float]:
-    """Median onnxruntime latency (seconds) of each model's ``YOLO.export(format="onnx")`` graph, interleaved reps."""
-    import numpy as np
+def _onnx_sessions(cfgs: list[str], imgsz: int, threads: int, profile_dir: Path | None = None) -> dict:
+    """One onnxruntime CPU session per model, from ``YOLO(cfg).export(format="onnx", imgsz=imgsz)``; with
+    ``profile_dir``, sessions write onnxruntime's profile there."""
     import onnxruntime as ort
 
     import gfdnet_ultra  # noqa: F401
@@ -95,14 +102,26 @@ def onnx_latency(cfgs: list[str], imgsz: int = 640, reps: int = 7, threads: int 
     sessions = {}
     with tempfile.TemporaryDirectory() as tmp:
         for c in cfgs:
-            yolo = YOLO(c)
             pt = Path(tmp) / f"{Path(c).stem}.pt"
-            yolo.save(pt)
+            YOLO(c).save(pt)
             f = YOLO(pt).export(format="onnx", imgsz=imgsz, verbose=False)
             so = ort.SessionOptions()
             so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+            if profile_dir:
+                so.enable_profiling, so.profile_file_prefix = True, str(profile_dir / "ort")
             sessions[c] = ort.InferenceSession(f, so, providers=["CPUExecutionProvider"])
-    x = np.random.default_rng(0).standard_normal((1, 3, imgsz, imgsz), dtype=np.float32)
+    return sessions
+
+
+def _image(imgsz: int):
+    import numpy as np
+
+    return np.random.default_rng(0).standard_normal((1, 3, imgsz, imgsz), dtype=np.float32)
+
+
+def onnx_latency(cfgs: list[str], imgsz: int = 640, reps: int = 7, threads: int = 2) -> dict[str, float]:
+    """Median onnxruntime latency (seconds) of each model's ``YOLO.export(format="onnx")`` graph, interleaved reps."""
+    sessions, x = _onnx_sessions(cfgs, imgsz, threads), _image(imgsz)
     times = {c: [] for c in cfgs}
     for s in sessions.values():
         s.run(None, {s.get_inputs()[0].name: x})
@@ -110,6 +129,52 @@ def onnx_latency(cfgs: list[str], imgsz: int = 640, reps: int = 7, threads: int 
         for c, s in sessions.items():
             t = time.perf_counter()
             s.run(None, {s.get_inputs()[0].name: x})
+            times[c].append(time.perf_counter() - t)
+    return {c: statistics.median(v) for c, v in times.items()}
+
+
+def onnx_profile(cfg: str, imgsz: int = 640, threads: int = 1, reps: int = 5) -> dict[str, Counter]:
+    """onnxruntime's per-node profile of ``reps`` runs: mean kernel seconds by op type and by top-level layer index."""
+    with tempfile.TemporaryDirectory() as tmp:
+        s, x = _onnx_sessions([cfg], imgsz, threads, Path(tmp))[cfg], _image(imgsz)
+        s.run(None, {s.get_inputs()[0].name: x})  # warm-up, counted out below
+        for _ in range(reps):
+            s.run(None, {s.get_inputs()[0].name: x})
+        trace = json.loads(Path(s.end_profiling()).read_text())
+    events = [e for e in trace if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
+    by_op, by_layer = Counter(), Counter()
+    for e in events[len(events) // (reps + 1) :]:  # every run has the same nodes; drop the warm-up's
+        sec = e["dur"] * 1e-6 / reps
+        by_op[e["args"]["op_name"]] += sec
+        layer = re.match(r"/model\.(\d+)/", e["name"])
+        by_layer[f"{int(layer[1]):>2}" if layer else "other"] += sec
+    return {"op": by_op, "layer": by_layer}
+
+
+def train_step_latency(cfgs: list[str], imgsz: int = 160, batch: int = 16, reps: int = 5, threads: int = 1) -> dict:
+    """Median seconds of forward + backward in train mode (loss: sum of squared outputs), interleaved reps.
+
+    The detection loss and the optimiser step are left out: they cost the same for every model.
+    """
+    import gfdnet_ultra  # noqa: F401
+    from ultralytics.nn.tasks import DetectionModel
+
+    torch.set_num_threads(threads)
+    models = {c: DetectionModel(c, verbose=False).train() for c in cfgs}
+    x = torch.randn(batch, 3, imgsz, imgsz)
+
+    def step(m: torch.nn.Module) -> None:
+        out = m(x)
+        outs = out.values() if isinstance(out, dict) else out if isinstance(out, (list, tuple)) else [out]
+        sum(o.float().square().mean() for o in outs if isinstance(o, torch.Tensor)).backward()
+
+    times = {c: [] for c in cfgs}
+    for m in models.values():
+        step(m)
+    for _ in range(reps):
+        for c, m in models.items():
+            t = time.perf_counter()
+            step(m)
             times[c].append(time.perf_counter() - t)
     return {c: statistics.median(v) for c, v in times.items()}
 
@@ -142,26 +207,44 @@ def _table(res: dict[str, dict], ref: str | None) -> str:
     return "\n".join(lines)
 
 
+def _ratios(times: dict[str, float], ref: str | None, title: str) -> str:
+    lines = [f"\n{title}:"]
+    for c, t in times.items():
+        ratio = f"  ({t / times[ref]:.2f}x {ref})" if ref and c != ref else ""
+        lines.append(f"  {c:<20} {t * 1e3:8.1f} ms{ratio}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["gfdnet-n.yaml", "yolo11n.yaml"])
     ap.add_argument("--imgsz", type=int, default=640)
+    ap.add_argument("--batch", type=int, default=16, help="batch of --train-step")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--onnx", action="store_true", help="also time onnxruntime on the exported graphs")
     ap.add_argument("--torch-profile", metavar="CFG", help="print a torch.profiler per-op table for CFG and exit")
+    ap.add_argument("--onnx-profile", metavar="CFG", help="print onnxruntime's per-op and per-layer profile and exit")
+    ap.add_argument("--train-step", action="store_true", help="time forward + backward in train mode and exit")
     a = ap.parse_args()
+    ref = next((c for c in a.models if "yolo11n" in c), None)
     if a.torch_profile:
         print(profile_ops(a.torch_profile, a.imgsz, a.threads))
-        return
-    ref = next((c for c in a.models if "yolo11n" in c), None)
-    print(_table(profile_layers(a.models, a.imgsz, a.reps, a.threads), ref))
-    if a.onnx:
-        ort_t = onnx_latency(a.models, a.imgsz, a.reps, a.threads)
-        print("\nonnxruntime:")
-        for c, t in ort_t.items():
-            ratio = f"  ({t / ort_t[ref]:.2f}x {ref})" if ref and c != ref else ""
-            print(f"  {c:<20} {t * 1e3:8.1f} ms{ratio}")
+    elif a.onnx_profile:
+        prof = onnx_profile(a.onnx_profile, a.imgsz, a.threads, a.reps)
+        total = sum(prof["op"].values())
+        print(f"{a.onnx_profile}: onnxruntime kernel time {total * 1e3:.1f} ms per run (profiling adds overhead)")
+        for key in ("op", "layer"):
+            print(f"\nby {key}:")
+            for k, v in prof[key].most_common(20):
+                print(f"  {k:<24} {v * 1e3:8.1f} ms  {100 * v / total:5.1f} %")
+    elif a.train_step:
+        times = train_step_latency(a.models, a.imgsz, a.batch, a.reps, a.threads)
+        print(_ratios(times, ref, f"training step, batch {a.batch} at {a.imgsz} px, {a.threads} thread(s)"))
+    else:
+        print(_table(profile_layers(a.models, a.imgsz, a.reps, a.threads), ref))
+        if a.onnx:
+            print(_ratios(onnx_latency(a.models, a.imgsz, a.reps, a.threads), ref, "onnxruntime"))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,15 @@ from __future__ import annotations
 from .cdf import CDF, DMF, ConditionalPositionEncoding, DynamicGraphConvBlock, Grapher
 from .deform import ModulatedDeformConv2d, deform_conv2d_sampled
 from .ffpn import DCF, FIF, UADF
-from .freq import AADown, AdaptiveHighPass, AdaptiveLowPass, apply_pixel_kernels, binomial_filter, blur2d
+from .freq import (
+    AADown,
+    AdaptiveHighPass,
+    AdaptiveLowPass,
+    apply_pixel_kernels,
+    binomial_filter,
+    blur2d,
+    fold_kernels_up2,
+)
 from .gcas import GAstage, GCAAtten, GCAAtten2, GCABlock, GlobalSpatial
 from .graph_conv import DynamicMRConv4d, max_relative_axial
 from .rcvit import RCVIT_VARIANTS, RCViT
@@ -37,5 +45,6 @@ __all__ = (
     "binomial_filter",
     "blur2d",
     "deform_conv2d_sampled",
+    "fold_kernels_up2",
     "max_relative_axial",
 )

@@ -7,9 +7,13 @@ feature is sharpened by a content-adaptive high-pass (AHPF). Down-sampling is an
 "Making Convolutional Networks Shift-Invariant Again" (arXiv:1904.11486).
 Shape shorthand: B batch, C channels, H x W the target resolution; inputs in the YAML ``from`` order.
 
-Resolution contract (no shape-dependent branching, so dynamic ONNX export holds):
+Resolution contract (the one shape-dependent choice, below, is fixed when a graph is traced and holds at every size
+of a stride-2 pyramid, so dynamic ONNX export holds):
 - FIF / UADF: the FIRST input sets the output resolution; the others are at the same or a coarser resolution and are
-  nearest-resized to it (``size=`` taken from the first input, which exports as a dynamic Resize).
+  nearest-resized to it (``size=`` taken from the first input, which exports as a dynamic Resize). An input at
+  ceil(H/2) x ceil(W/2) (a stride-2 child of the first) is thereby up-sampled as ``u[i] = c[i // 2]``, so its ALPF
+  runs with folded kernels (`fold_kernels_up2`: the same filter in 9 passes instead of 25); in our YAMLs such an
+  input is a stride-2 child at every input size.
 - DCF: the LAST input sets the output resolution; the first ``n_high`` inputs (default all but the last) are at twice
   that resolution and go through AADown.
 """
@@ -93,7 +97,8 @@ class FreqAlign(nn.Module):
         t = self.reduce[0](xs[0])
         ups = [F.interpolate(r(x), size=t.shape[-2:], mode="nearest") for r, x in zip(self.reduce[1:], xs[1:])]
         g = self.guide(t + sum(ups))
-        return [self.highpass(t, g)] + [lp(u, g) for lp, u in zip(self.lowpass, ups)], g
+        up2 = [x.shape[-2:] == ((t.shape[-2] + 1) // 2, (t.shape[-1] + 1) // 2) for x in xs[1:]]
+        return [self.highpass(t, g)] + [lp(u, g, s2) for lp, u, s2 in zip(self.lowpass, ups, up2)], g
 
 
 class FIF(nn.Module):

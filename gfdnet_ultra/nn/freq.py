@@ -22,7 +22,15 @@ import torch.nn.functional as F
 from torch import nn
 from ultralytics.nn.modules import Conv
 
-__all__ = ("AADown", "AdaptiveHighPass", "AdaptiveLowPass", "apply_pixel_kernels", "binomial_filter", "blur2d")
+__all__ = (
+    "AADown",
+    "AdaptiveHighPass",
+    "AdaptiveLowPass",
+    "apply_pixel_kernels",
+    "binomial_filter",
+    "blur2d",
+    "fold_kernels_up2",
+)
 
 
 def binomial_filter(k: int) -> torch.Tensor:
@@ -37,24 +45,92 @@ def blur2d(x: torch.Tensor, filt: torch.Tensor, stride: int = 1) -> torch.Tensor
     return F.conv2d(F.pad(x, (p, p, p, p), mode="replicate"), filt, stride=stride, groups=filt.shape[0])
 
 
-def apply_pixel_kernels(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-    """Filter every pixel with its own k x k kernel: (B, C, H, W), (B, k*k, H, W) -> (B, C, H, W).
-
-    ``out[b, c, i, j] = sum_{u, v} kernels[b, u*k + v, i, j] * x[b, c, i + u - k//2, j + v - k//2]`` (replicate padding),
-    the kernel shared over channels, as CARAFE and FreqFusion do. Computed as k*k shifted slices of the padded input whose
-    bounds are constants, so nothing depends on the traced input size, accumulated in place (``addcmul_``: one pass per
-    tap instead of a product and a sum, 1.8x faster on CPU; ``F.unfold`` + matmul is 25x slower, see docs/speed.md).
-    """
-    k = math.isqrt(kernels.shape[1])
-    p = k // 2
-    xp = F.pad(x, (p, p, p, p), mode="replicate")
-    out = None
+def _tap_slices(k: int, dilation: int):
+    """(tap index, slice of the padded input) for every tap of a k x k kernel at ``dilation``; bounds are constants."""
+    p = k // 2 * dilation
     for u in range(k):
         for v in range(k):
-            shifted = xp[:, :, u : (u - 2 * p) or None, v : (v - 2 * p) or None]
-            tap = kernels[:, u * k + v : u * k + v + 1]
-            out = tap * shifted if out is None else out.addcmul_(tap, shifted)
+            su, sv = u * dilation, v * dilation
+            yield u * k + v, (slice(None), slice(None), slice(su, (su - 2 * p) or None), slice(sv, (sv - 2 * p) or None))
+
+
+def _accumulate_taps(xp: torch.Tensor, kernels: torch.Tensor, dilation: int) -> torch.Tensor:
+    """Sum of ``kernels[:, t] * shifted_t(xp)`` over the taps, in place (``addcmul_``: one pass per tap)."""
+    out = None
+    for t, sl in _tap_slices(math.isqrt(kernels.shape[1]), dilation):
+        tap = kernels[:, t : t + 1]
+        out = tap * xp[sl] if out is None else out.addcmul_(tap, xp[sl])
     return out
+
+
+class _PixelKernels(torch.autograd.Function):
+    """`_accumulate_taps` with a hand-written backward: autograd's would zero-fill a padded-size gradient for every
+    sliced tap (and a kernel-size one for every kernel slice) and add them up; this accumulates into one buffer each,
+    about 2x faster for the FIF nodes in training (docs/speed.md). Same gradients to float rounding (tested)."""
+
+    @staticmethod
+    def forward(ctx, xp: torch.Tensor, kernels: torch.Tensor, dilation: int) -> torch.Tensor:
+        ctx.save_for_backward(xp, kernels)
+        ctx.dilation = dilation
+        return _accumulate_taps(xp, kernels, dilation)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        xp, kernels = ctx.saved_tensors
+        grad_x = torch.zeros_like(xp) if ctx.needs_input_grad[0] else None
+        grad_k = torch.empty_like(kernels) if ctx.needs_input_grad[1] else None
+        for t, sl in _tap_slices(math.isqrt(kernels.shape[1]), ctx.dilation):
+            if grad_x is not None:
+                grad_x[sl].addcmul_(grad, kernels[:, t : t + 1])
+            if grad_k is not None:
+                torch.sum(grad * xp[sl], 1, keepdim=True, out=grad_k[:, t : t + 1])
+        return grad_x, grad_k, None
+
+
+def apply_pixel_kernels(x: torch.Tensor, kernels: torch.Tensor, dilation: int = 1) -> torch.Tensor:
+    """Filter every pixel with its own k x k kernel: (B, C, H, W), (B, k*k, H, W) -> (B, C, H, W).
+
+    ``out[b, c, i, j] = sum_{u, v} kernels[b, u*k + v, i, j] * x[b, c, i + d*(u - k//2), j + d*(v - k//2)]`` with d the
+    dilation (replicate padding), the kernel shared over channels, as CARAFE and FreqFusion do. Computed as k*k shifted
+    slices of the padded input whose bounds are constants, so nothing depends on the traced input size, accumulated in
+    place (one pass per tap; ``F.unfold`` + matmul is 25x slower, see docs/speed.md). Traced for export as plain ops,
+    otherwise through `_PixelKernels` for its faster backward.
+    """
+    p = math.isqrt(kernels.shape[1]) // 2 * dilation
+    xp = F.pad(x, (p, p, p, p), mode="replicate")
+    if torch.jit.is_tracing():
+        return _accumulate_taps(xp, kernels, dilation)
+    return _PixelKernels.apply(xp, kernels, dilation)
+
+
+def _fold_axis(kernels: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sum the taps along kernel axis ``dim`` (1 rows, 2 columns of (B, k, k, H, W)) that read the same coarse pixel."""
+    def every_other(t: torch.Tensor, start: int) -> torch.Tensor:
+        return t[(slice(None),) * dim + (slice(start, None, 2),)]
+
+    k, n = kernels.shape[dim], kernels.shape[dim + 2]
+    pairs = kernels.narrow(dim, 0, k - 1) + kernels.narrow(dim, 1, k - 1)  # t_i + t_{i+1}
+    even = torch.cat([every_other(pairs, 0), kernels.narrow(dim, k - 1, 1)], dim)
+    odd = torch.cat([kernels.narrow(dim, 0, 1), every_other(pairs, 1)], dim)
+    parity = torch.arange(n, device=kernels.device) % 2 == 1
+    return torch.where(parity.view([-1 if d == dim + 2 else 1 for d in range(kernels.dim())]), odd, even)
+
+
+def fold_kernels_up2(kernels: torch.Tensor) -> torch.Tensor:
+    """Per-pixel k x k kernels for a nearest 2x up-sampled map -> the same filter as (k//2 + 1)^2 taps at dilation 2.
+
+    On ``u[i] = c[i // 2]`` a k-tap window (k = 1 mod 4) reads only k//2 + 1 distinct values, at fine offsets -k//2,
+    ..., k//2 in steps of 2 for either parity of i; summing the taps that read the same value gives kernels for
+    ``apply_pixel_kernels(u, ., dilation=2)`` equal to the k x k filter up to float rounding, 9 passes instead of 25 at
+    k=5. Even rows (columns) take [t0 + t1, t2 + t3, ..., t_{k-1}], odd ones [t0, t1 + t2, ..., t_{k-2} + t_{k-1}].
+    (B, k*k, H, W) -> (B, (k//2 + 1)^2, H, W).
+    """
+    k = math.isqrt(kernels.shape[1])
+    if k % 4 != 1:
+        raise ValueError(f"fold_kernels_up2: kernel size must be 1 mod 4 (5, 9, ...), got k={k}")
+    b, _, h, w = kernels.shape
+    folded = _fold_axis(_fold_axis(kernels.reshape(b, k, k, h, w), 1), 2)
+    return folded.flatten(1, 2)
 
 
 class AdaptiveLowPass(nn.Module):
@@ -90,8 +166,13 @@ class AdaptiveLowPass(nn.Module):
         """(B, G, H, W) -> (B, k*k, H, W), non-negative, summing to 1 over the k*k axis."""
         return self.kernel(guide).softmax(1)
 
-    def forward(self, x: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
-        return apply_pixel_kernels(x, self.kernels(guide))
+    def forward(self, x: torch.Tensor, guide: torch.Tensor, up2: bool = False) -> torch.Tensor:
+        """Filter x; ``up2=True`` declares x a nearest 2x up-sampling (``x[i] = c[i // 2]``, any crop of it), which
+        k = 1 mod 4 filters with the folded kernels (same output, fewer passes: `fold_kernels_up2`)."""
+        kernels = self.kernels(guide)
+        if up2 and self.k % 4 == 1:
+            return apply_pixel_kernels(x, fold_kernels_up2(kernels), dilation=2)
+        return apply_pixel_kernels(x, kernels)
 
     def extra_repr(self) -> str:
         return f"k={self.k}"

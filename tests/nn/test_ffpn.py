@@ -10,7 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gfdnet_ultra.nn import freq
 from gfdnet_ultra.nn.ffpn import DCF, FIF, UADF
+from gfdnet_ultra.nn.freq import apply_pixel_kernels
 
 from ..onnx_roundtrip import onnx_runner
 
@@ -88,14 +90,46 @@ class _Neck(nn.Module):
         return self.dcf([b, a, F.avg_pool2d(b, 2)])
 
 
-def test_onnx_export_at_64_runs_in_onnxruntime_at_96x128(tmp_path):
+@pytest.mark.parametrize("fine, coarse, folded", [((16, 16), (8, 8), True), ((15, 13), (8, 7), True), ((16, 16), (4, 4), False)])
+def test_low_pass_of_a_stride_2_child_is_folded_and_equals_the_full_filter(monkeypatch, fine, coarse, folded):
+    calls = []
+    monkeypatch.setattr(freq, "fold_kernels_up2", lambda k, _f=freq.fold_kernels_up2: calls.append(1) or _f(k))
     torch.manual_seed(0)
-    m = _Neck().eval()
-    x = torch.randn(2, 8, 96, 128)
+    m = FIF([8, 16], 8).double().eval()
+    torch.nn.init.normal_(m.align.lowpass[0].kernel.weight, std=0.3)  # kernels far from the binomial start
+    xs = [torch.randn(1, 8, *fine, dtype=torch.float64), torch.randn(1, 16, *coarse, dtype=torch.float64)]
+    with torch.no_grad():
+        aligned, guide = m.align(xs)
+        up = F.interpolate(m.align.reduce[1](xs[1]), size=fine, mode="nearest")
+        ref = apply_pixel_kernels(up, m.align.lowpass[0].kernels(guide))
+    assert bool(calls) == folded
+    torch.testing.assert_close(aligned[1], ref, rtol=0, atol=1e-12)
+
+
+class _StrideTwoFIF(nn.Module):
+    """FIF over a feature and its stride-2 child (ceil size, as every YAML pyramid level), the folded low-pass path."""
+
+    def __init__(self):
+        super().__init__()
+        self.down, self.fif = nn.Conv2d(8, 16, 3, 2, 1), FIF([8, 16], 16)
+
+    def forward(self, x):
+        return self.fif([x, self.down(x)])
+
+
+@pytest.mark.parametrize(
+    "module, size, out_size",
+    [(_Neck, (96, 128), (48, 64)), (_StrideTwoFIF, (45, 31), (45, 31))],  # the FF-FPN chain; folded path at odd sizes
+    ids=["neck", "stride2-fif-odd"],
+)
+def test_onnx_export_at_64_runs_in_onnxruntime_at_other_sizes(module, size, out_size):
+    torch.manual_seed(0)
+    m = module().eval()
+    x = torch.randn(2, 8, *size)
     y = onnx_runner(m, torch.randn(1, 8, 64, 64))(x)[0]
     with torch.no_grad():
         ref = m(x).numpy()
-    assert y.shape == (2, 16, 48, 64) and np.abs(y - ref).max() < 1e-4
+    assert y.shape == (2, 16, *out_size) and np.abs(y - ref).max() < 1e-4
 
 
 def test_parameter_counts_at_neck_width_64_fit_the_2m_budget():

@@ -9,7 +9,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gfdnet_ultra.nn.freq import AADown, AdaptiveHighPass, AdaptiveLowPass, apply_pixel_kernels, binomial_filter, blur2d
+from gfdnet_ultra.nn.freq import (
+    AADown,
+    AdaptiveHighPass,
+    AdaptiveLowPass,
+    apply_pixel_kernels,
+    binomial_filter,
+    blur2d,
+    fold_kernels_up2,
+)
 
 
 def expected_high_freq_energy(x: torch.Tensor, cutoff: float = 0.25) -> float:
@@ -39,24 +47,69 @@ def test_pixel_kernels_with_one_kernel_everywhere_equal_a_depthwise_conv():
     assert torch.allclose(apply_pixel_kernels(x, kernels), expected, atol=1e-5)
 
 
-def expected_pixel_kernels(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+def expected_pixel_kernels(x: torch.Tensor, kernels: torch.Tensor, dilation: int = 1) -> torch.Tensor:
     """Slow reference: unfold the replicate-padded input and weight each pixel's k*k patch by its own kernel."""
     b, c, h, w = x.shape
     k = math.isqrt(kernels.shape[1])
-    cols = F.unfold(F.pad(x, [k // 2] * 4, mode="replicate"), k).view(b, c, k * k, h * w)
+    cols = F.unfold(F.pad(x, [k // 2 * dilation] * 4, mode="replicate"), k, dilation=dilation).view(b, c, k * k, h * w)
     return (cols * kernels.flatten(2).unsqueeze(1)).sum(2).view(b, c, h, w)
 
 
-@pytest.mark.parametrize("k", [3, 5])
-def test_in_place_pixel_kernels_equal_the_unfold_reference_values_and_gradients(k):
+@pytest.mark.parametrize("k, dilation", [(3, 1), (5, 1), (3, 2)])
+def test_in_place_pixel_kernels_equal_the_unfold_reference_values_and_gradients(k, dilation):
     torch.manual_seed(k)
     x = torch.randn(2, 3, 9, 7, dtype=torch.float64, requires_grad=True)
     kernels = torch.randn(2, k * k, 9, 7, dtype=torch.float64).softmax(1).requires_grad_()
-    out, ref = apply_pixel_kernels(x, kernels), expected_pixel_kernels(x, kernels)
+    out, ref = apply_pixel_kernels(x, kernels, dilation), expected_pixel_kernels(x, kernels, dilation)
     torch.testing.assert_close(out, ref, rtol=0, atol=1e-12)
     g = torch.randn_like(out)
     for a, b in zip(torch.autograd.grad(out, (x, kernels), g), torch.autograd.grad(ref, (x, kernels), g)):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+def test_pixel_kernels_gradient_reaches_only_the_input_that_asks_for_it():
+    x = torch.randn(1, 2, 5, 5, requires_grad=True)
+    kernels = torch.randn(1, 9, 5, 5).softmax(1)
+    apply_pixel_kernels(x, kernels).sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape and kernels.grad is None
+
+
+def test_pixel_kernels_trace_as_plain_ops():
+    kernels = torch.randn(1, 9, 6, 5).softmax(1)
+    traced = torch.jit.trace(lambda x, k: apply_pixel_kernels(x, k), (torch.randn(1, 2, 6, 5), kernels))
+    assert "PythonOp" not in str(traced.graph)  # an autograd.Function would not export to ONNX
+    x = torch.randn(1, 2, 6, 5)
+    torch.testing.assert_close(traced(x, kernels), apply_pixel_kernels(x, kernels))
+
+
+@pytest.mark.parametrize("k", [5, 9])
+@pytest.mark.parametrize("size", [(16, 12), (15, 11)])  # even, and an odd crop of the 2x up-sampling
+def test_folded_kernels_on_a_nearest_up_sampling_equal_the_full_kernels(k, size):
+    torch.manual_seed(k)
+    h, w = size
+    coarse = torch.randn(2, 3, (h + 1) // 2, (w + 1) // 2, dtype=torch.float64, requires_grad=True)
+    kernels = torch.randn(2, k * k, h, w, dtype=torch.float64).softmax(1).requires_grad_()
+    up = F.interpolate(coarse, size=size, mode="nearest")  # u[i] = c[i // 2] at these sizes
+    folded = fold_kernels_up2(kernels)
+    assert folded.shape == (2, (k // 2 + 1) ** 2, h, w)
+    torch.testing.assert_close(folded.sum(1), torch.ones(2, h, w, dtype=torch.float64), rtol=0, atol=1e-12)
+    out, ref = apply_pixel_kernels(up, folded, dilation=2), expected_pixel_kernels(up, kernels)
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-12)
+    g = torch.randn_like(out)
+    for a, b in zip(torch.autograd.grad(out, (coarse, kernels), g), torch.autograd.grad(ref, (coarse, kernels), g)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+def test_folded_kernels_differ_from_the_full_kernels_on_a_map_that_is_not_up_sampled():
+    torch.manual_seed(0)
+    x, kernels = torch.randn(1, 3, 12, 12, dtype=torch.float64), torch.randn(1, 25, 12, 12, dtype=torch.float64).softmax(1)
+    assert (apply_pixel_kernels(x, fold_kernels_up2(kernels), 2) - apply_pixel_kernels(x, kernels)).abs().max() > 0.1
+
+
+@pytest.mark.parametrize("k", [3, 7])
+def test_fold_rejects_kernel_sizes_whose_taps_do_not_line_up(k):
+    with pytest.raises(ValueError, match="1 mod 4"):
+        fold_kernels_up2(torch.rand(1, k * k, 4, 4))
 
 
 def test_alpf_kernels_are_non_negative_and_sum_to_one():
