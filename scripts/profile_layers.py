@@ -121,16 +121,11 @@ def _image(imgsz: int):
 
 def onnx_latency(cfgs: list[str], imgsz: int = 640, reps: int = 7, threads: int = 2) -> dict[str, float]:
     """Median onnxruntime latency (seconds) of each model's ``YOLO.export(format="onnx")`` graph, interleaved reps."""
+    from gfdnet_ultra.bench.latency import interleave
+
     sessions, x = _onnx_sessions(cfgs, imgsz, threads), _image(imgsz)
-    times = {c: [] for c in cfgs}
-    for s in sessions.values():
-        s.run(None, {s.get_inputs()[0].name: x})
-    for _ in range(reps):
-        for c, s in sessions.items():
-            t = time.perf_counter()
-            s.run(None, {s.get_inputs()[0].name: x})
-            times[c].append(time.perf_counter() - t)
-    return {c: statistics.median(v) for c, v in times.items()}
+    runners = {c: lambda s=s: s.run(None, {s.get_inputs()[0].name: x}) for c, s in sessions.items()}
+    return {c: statistics.median(v) for c, v in interleave(runners, reps, warmup=1).items()}
 
 
 def onnx_profile(cfg: str, imgsz: int = 640, threads: int = 1, reps: int = 5) -> dict[str, Counter]:
@@ -156,11 +151,12 @@ def train_step_latency(cfgs: list[str], imgsz: int = 160, batch: int = 16, reps:
 
     The detection loss and the optimiser step are left out: they cost the same for every model.
     """
-    import gfdnet_ultra  # noqa: F401
     from ultralytics.nn.tasks import DetectionModel
 
+    import gfdnet_ultra  # noqa: F401
+    from gfdnet_ultra.bench.latency import interleave
+
     torch.set_num_threads(threads)
-    models = {c: DetectionModel(c, verbose=False).train() for c in cfgs}
     x = torch.randn(batch, 3, imgsz, imgsz)
 
     def step(m: torch.nn.Module) -> None:
@@ -168,15 +164,8 @@ def train_step_latency(cfgs: list[str], imgsz: int = 160, batch: int = 16, reps:
         outs = out.values() if isinstance(out, dict) else out if isinstance(out, (list, tuple)) else [out]
         sum(o.float().square().mean() for o in outs if isinstance(o, torch.Tensor)).backward()
 
-    times = {c: [] for c in cfgs}
-    for m in models.values():
-        step(m)
-    for _ in range(reps):
-        for c, m in models.items():
-            t = time.perf_counter()
-            step(m)
-            times[c].append(time.perf_counter() - t)
-    return {c: statistics.median(v) for c, v in times.items()}
+    runners = {c: lambda m=DetectionModel(c, verbose=False).train(): step(m) for c in cfgs}
+    return {c: statistics.median(v) for c, v in interleave(runners, reps, warmup=1).items()}
 
 
 def profile_ops(cfg: str, imgsz: int = 640, threads: int = 1, rows: int = 30) -> str:
