@@ -68,6 +68,23 @@ def test_gastage_sends_finite_gradient_to_every_parameter(qkv):
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
 
 
+def test_channels_last_stage_computes_what_the_nchw_blocks_compute_and_returns_nchw():
+    torch.manual_seed(0)
+    m = GAstage(8, 16, 2).train()
+    y = torch.randn(2, 8, 20, 20, requires_grad=True)
+    out = m(y)
+    grads = torch.autograd.grad(out.square().sum(), [y, *m.parameters()])
+    y_ref = y.detach().clone().requires_grad_(True)
+    ref = m.down(y_ref)  # the blocks run directly on NCHW tensors: the layout-agnostic reference
+    for block in m.m:
+        ref = block(ref, y_ref)
+    ref_grads = torch.autograd.grad(ref.square().sum(), [y_ref, *m.parameters()])
+    assert out.is_contiguous() and not y.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [({"n": 0}, "n must be >= 1"), ({"c2": 0}, "channels"),
                                                ({"mlp_ratio": 0}, "mlp_ratio"), ({"li_ratio": -1}, "li_ratio")])
 def test_gastage_rejects_bad_arguments(kwargs, match):
