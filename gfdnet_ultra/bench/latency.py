@@ -77,7 +77,7 @@ def interleave(
 ) -> dict[Hashable, list[float]]:
     """Time every runner `reps` times, round-robin, after `warmup` untimed calls each; seconds per call.
 
-    Repetition r starts at runner r mod n, so no runner always follows the same neighbour.
+    Repetition r starts at runner r mod n, so no runner always follows the same neighbour. No runners, no times.
 
     Examples:
         >>> t = interleave({"a": lambda: None, "b": lambda: None}, reps=3, warmup=1)
@@ -85,6 +85,8 @@ def interleave(
         (['a', 'b'], 3)
     """
     keys = list(runners)
+    if not keys:
+        return {}
     for _ in range(warmup):
         for k in keys:
             runners[k]()

@@ -17,6 +17,10 @@ def test_interleave_rotates_the_round_robin_start_and_times_every_runner_reps_ti
     assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3, "c": 3}
 
 
+def test_interleave_with_no_runners_times_nothing():  # e.g. `benchmark.py --batches 1`: the batch > 1 group is empty
+    assert interleave({}, reps=3, warmup=1) == {}
+
+
 def test_summarize_reports_median_percentiles_iqr_and_count_in_milliseconds():
     s = summarize([0.001 * i for i in range(1, 12)])
     assert s["median_ms"] == pytest.approx(6.0)
