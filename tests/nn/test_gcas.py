@@ -68,7 +68,7 @@ def test_gastage_sends_finite_gradient_to_every_parameter(qkv):
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
 
 
-def test_channels_last_stage_computes_what_the_nchw_blocks_compute_and_returns_nchw():
+def test_channels_last_stage_computes_what_the_nchw_blocks_compute_and_stays_channels_last():
     torch.manual_seed(0)
     m = GAstage(8, 16, 2).train().double()  # float64: the layouts differ only in summation order, far below 1e-9
     y = torch.randn(2, 8, 20, 20, dtype=torch.float64, requires_grad=True)
@@ -79,7 +79,7 @@ def test_channels_last_stage_computes_what_the_nchw_blocks_compute_and_returns_n
     for block in m.m:
         ref = block(ref, y_ref)
     ref_grads = torch.autograd.grad(ref.square().sum(), [y_ref, *m.parameters()])
-    assert out.is_contiguous() and not y.is_contiguous(memory_format=torch.channels_last)
+    assert out.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(out, ref, rtol=1e-9, atol=1e-9)
     for a, b in zip(grads, ref_grads):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
