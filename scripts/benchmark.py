@@ -4,6 +4,7 @@ Examples:
     python scripts/benchmark.py --quick --out runs/bench/benchmarks.md          # CI-sized smoke run, a minute or two
     python scripts/benchmark.py --threads 1 --reps 15 --train-time              # speed figures for docs/benchmarks.md
     python scripts/benchmark.py --threads 1 --train-time --accuracy           # plus the accuracy recipe (docs/recipe.md)
+    python scripts/benchmark.py --accuracy --accuracy-seeds 0 1 2 --accuracy-jobs 2 --epochs 60  # 2 trainings at a time
     python scripts/benchmark.py --accuracy --device 0 --epochs 100 --data-train 1000 --data-val 200  # on a GPU
     python scripts/benchmark.py --render docs/benchmarks.json                     # re-render the note only
 """
@@ -60,13 +61,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="data and training seed")
     p.add_argument("--accuracy-seeds", type=int, nargs="+", help="one accuracy training per seed, mean reported "
                    "(default: --seed); single runs of this recipe spread by ~0.05 mAP50")
+    p.add_argument("--accuracy-jobs", type=int, default=1, help="accuracy trainings at a time, each a process with "
+                   "--threads threads (e.g. 2 one-thread trainings on 2 cores); same mAP as one at a time")
     p.add_argument("--data-train", type=int, default=240, help="synthetic training images")
     p.add_argument("--data-val", type=int, default=100, help="synthetic validation images")
     p.add_argument("--quick", action="store_true", help="CI smoke run: tiny sizes, every figure, 1 epoch")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="markdown; .json, .png beside it")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--render", type=Path, help="only re-render --out from a results JSON of an earlier run")
-    return p.parse_args(argv)
+    a = p.parse_args(argv)
+    if a.accuracy_jobs < 1:
+        p.error(f"--accuracy-jobs must be >= 1, got {a.accuracy_jobs}")
+    return a
 
 
 def config(a: argparse.Namespace) -> Config:
@@ -78,7 +84,7 @@ def config(a: argparse.Namespace) -> Config:
         reps=a.reps, reps_large=a.reps_large, warmup=a.warmup, onnx=not a.no_onnx, memory=not a.no_memory, profile=a.profile or None,
         train_time=a.train_time, train_reps=a.train_reps, accuracy=a.accuracy, data=data,
         accuracy_models=tuple(a.accuracy_models) if a.accuracy_models else None,
-        accuracy_seeds=tuple(a.accuracy_seeds or (a.seed,)),
+        accuracy_seeds=tuple(a.accuracy_seeds or (a.seed,)), accuracy_jobs=a.accuracy_jobs,
         train_recipe=Recipe(epochs=2, fraction=a.train_fraction, val=False, **common),  # timing: train loop only
         accuracy_recipe=Recipe(epochs=a.epochs, **common),  # validates every epoch: bn_recalib acts there (docs/recipe.md)
     )  # fmt: skip

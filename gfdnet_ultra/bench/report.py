@@ -178,7 +178,8 @@ def render_markdown(res: dict, command: str) -> str:
             f"batch={r['batch']}, seed=<seed>{extra}, val={r.get('val', True)}, deterministic=True, workers=0, amp=False)`, "
             "from scratch, "
             "everything else Ultralytics' defaults; mAP on the validation split of the best checkpoint, "
-            f"mean over {len(seeds)} training(s) per model (seeds {', '.join(map(str, seeds))}); device in the table."
+            f"mean over {len(seeds)} training(s) per model (seeds {', '.join(map(str, seeds))}); device in the table; "
+            f"{cfg.get('accuracy_jobs', 1)} training(s) at a time, each in a fresh process."
         )
     lines += ["", "## Results", ""] + _results_table(res)
     if res["skipped"]:

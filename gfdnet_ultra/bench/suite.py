@@ -14,6 +14,7 @@ import contextlib
 import logging
 import statistics
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -53,6 +54,7 @@ class Config:
     accuracy: bool = False
     accuracy_models: tuple[str, ...] | None = None  # None: every built model
     accuracy_seeds: tuple[int, ...] = (0,)  # one training per seed and model; the table shows the mean and the spread
+    accuracy_jobs: int = 1  # accuracy trainings at a time, each in its own process with `threads` threads
     data: dict = field(default_factory=lambda: {"n_train": 160, "n_val": 48, "imgsz": 256, "seed": 0})
     train_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=2, imgsz=160, batch=16, val=False))
     accuracy_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=15, imgsz=160, batch=16))  # validates every epoch
@@ -114,7 +116,7 @@ def accuracy_summary(runs: list[dict]) -> dict:
         "map50_95": statistics.fmean(r["map50_95"] for r in runs),
         "acc_runs": [{"seed": r["seed"], "map50": r["map50"], "map50_95": r["map50_95"]} for r in runs],
         "acc_device": runs[0]["device"],
-        "acc_epoch_s": _median_epoch([t for r in runs for t in r["epoch_s"]]),  # sequential runs: not interleaved
+        "acc_epoch_s": _median_epoch([t for r in runs for t in r["epoch_s"]]),  # not interleaved; shared cores when accuracy_jobs > 1
     }
 
 
@@ -221,18 +223,24 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
                 if e:
                     rows[name]["train_epoch_s"] = statistics.median(e)
         if cfg.accuracy:
-            for name in acc_models:
-                runs = []
-                for seed in cfg.accuracy_seeds:
-                    bar.set_description(f"accuracy {name} (seed {seed})")
-                    recipe = replace(cfg.accuracy_recipe, seed=seed)
+            runs = {name: {} for name in acc_models}
+
+            def train(name: str, seed: int) -> dict:
+                bar.set_description(f"accuracy {name} (seed {seed})")
+                recipe = replace(cfg.accuracy_recipe, seed=seed)
+                return train_isolated(f"{name}.yaml", data, recipe, threads, Path(tmp) / "acc" / f"seed{seed}")
+
+            with ThreadPoolExecutor(cfg.accuracy_jobs) as pool:  # each training is a process of its own
+                tasks = {pool.submit(train, n, s): (n, s) for n in acc_models for s in cfg.accuracy_seeds}
+                for done in as_completed(tasks):
+                    name, seed = tasks[done]
                     try:
-                        out = train_isolated(f"{name}.yaml", data, recipe, threads, Path(tmp) / "acc")
-                        runs.append({**out, "seed": seed})
+                        runs[name][seed] = {**done.result(), "seed": seed}
                     except Exception as e:
                         fail(name, f"accuracy seed {seed}", e)
                     bar.update()
-                if runs:
-                    rows[name].update(accuracy_summary(runs))
+            for name, by_seed in runs.items():
+                if by_seed:
+                    rows[name].update(accuracy_summary([by_seed[s] for s in cfg.accuracy_seeds if s in by_seed]))
     bar.close()
     return res

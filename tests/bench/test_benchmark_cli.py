@@ -38,3 +38,10 @@ def test_render_rewrites_the_note_from_a_results_json_without_measuring(tmp_path
     r = run([sys.executable, str(REPO / "scripts" / "benchmark.py"), "--render", str(src), "--out", str(out)], cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "python scripts/benchmark.py --reps 3" in out.read_text() and out.with_suffix(".png").is_file()
+
+
+def test_accuracy_jobs_below_one_is_refused_before_anything_runs(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    r = run([sys.executable, str(REPO / "scripts" / "benchmark.py"), "--accuracy-jobs", "0", "--out", str(out)], cwd=tmp_path)
+    assert r.returncode == 2 and "--accuracy-jobs must be >= 1, got 0" in r.stderr
+    assert not out.exists()

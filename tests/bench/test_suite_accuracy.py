@@ -1,0 +1,63 @@
+"""The suite's accuracy phase: trainings `accuracy_jobs` at a time, results in seed order, failures kept per run."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from gfdnet_ultra.bench import suite
+from gfdnet_ultra.bench.suite import Config, run_suite
+from gfdnet_ultra.bench.training import Recipe
+
+TINY = {"n_train": 4, "n_val": 2, "imgsz": 64, "seed": 0}
+
+
+def _config(jobs: int, seeds: tuple[int, ...]) -> Config:
+    return Config(
+        models=("yolov8n",), imgsz=64, flops_imgsz=64, batches=(1,), reps=1, warmup=0, onnx=False, memory=False,
+        profile=None, accuracy=True, accuracy_seeds=seeds, accuracy_jobs=jobs, data=TINY,
+        accuracy_recipe=Recipe(epochs=1, imgsz=64, batch=2),
+    )  # fmt: skip
+
+
+def _fake_training(monkeypatch, fail_seed: int | None = None) -> dict:
+    """Replace the spawned training by a timed stand-in; returns counters of concurrent and total calls."""
+    seen, lock = {"now": 0, "most": 0, "projects": []}, threading.Lock()
+
+    def fake(model, data, recipe, threads, project=None):
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+            seen["projects"].append(str(project))
+        time.sleep(0.3 if recipe.seed == 3 else 0.1)  # seed 3 finishes last
+        with lock:
+            seen["now"] -= 1
+        if recipe.seed == fail_seed:
+            raise RuntimeError("the training process for yolov8n.yaml died (crash or out of memory)")
+        return {"epoch_s": [1.0], "map50": recipe.seed / 10, "map50_95": recipe.seed / 20, "device": "cpu"}
+
+    monkeypatch.setattr(suite, "train_isolated", fake)
+    return seen
+
+
+def test_accuracy_jobs_run_trainings_side_by_side_and_report_them_in_seed_order(monkeypatch):
+    seen = _fake_training(monkeypatch)
+    row = run_suite(_config(jobs=2, seeds=(3, 1, 2)), progress=False)["rows"]["yolov8n"]
+    assert seen["most"] == 2
+    assert len(set(seen["projects"])) == 3  # one run folder per seed: parallel runs never share one
+    assert [r["seed"] for r in row["acc_runs"]] == [3, 1, 2]
+    assert [r["map50"] for r in row["acc_runs"]] == [0.3, 0.1, 0.2]
+    assert abs(row["map50"] - 0.2) < 1e-12
+
+
+def test_one_job_trains_one_at_a_time(monkeypatch):
+    seen = _fake_training(monkeypatch)
+    run_suite(_config(jobs=1, seeds=(0, 1)), progress=False)
+    assert seen["most"] == 1
+
+
+def test_a_failed_parallel_training_is_reported_and_the_others_are_kept(monkeypatch):
+    _fake_training(monkeypatch, fail_seed=1)
+    res = run_suite(_config(jobs=2, seeds=(0, 1, 3)), progress=False)
+    assert [r["seed"] for r in res["rows"]["yolov8n"]["acc_runs"]] == [0, 3]
+    assert "died" in res["errors"]["yolov8n"]["accuracy seed 1"]
