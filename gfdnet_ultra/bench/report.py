@@ -214,9 +214,15 @@ def _plot(res: dict, path: Path) -> None:
             if r.get("map50_95") is not None:
                 s = r["pt_b1"]
                 xerr = [[s["median_ms"] - s["p10_ms"]], [s["p90_ms"] - s["median_ms"]]]
-                ax.errorbar(s["median_ms"], r["map50_95"], xerr=xerr, fmt="o")
+                line = ax.errorbar(s["median_ms"], r["map50_95"], xerr=xerr, fmt="o")
+                seeds = [run["map50_95"] for run in r.get("acc_runs", ())]
+                if len(seeds) > 1:  # each training as a hollow marker, so the spread behind the mean shows
+                    ax.scatter([s["median_ms"]] * len(seeds), seeds, facecolors="none", edgecolors=line[0].get_color())
                 ax.annotate(n, (s["median_ms"], r["map50_95"]), textcoords="offset points", xytext=(5, 5))
         ax.set(xlabel="PyTorch CPU latency, batch 1 (ms, median, p10-p90)", ylabel="mAP50-95 (synthetic defects)")
+        if any(len(r.get("acc_runs", ())) > 1 for r in rows.values()):
+            ax.text(0.99, 0.01, "filled: mean over seeds, hollow: each seed", transform=ax.transAxes, ha="right",
+                    va="bottom", fontsize=8)
     else:
         names = list(rows)
         for j, key in enumerate(("pt_b1", "ort_b1")):

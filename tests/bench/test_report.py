@@ -92,3 +92,13 @@ def test_several_accuracy_seeds_show_the_mean_and_every_run():
     header, lines = _table_rows(md)
     assert all(len(line.strip("|").split("|")) == header.count("|") - 1 for line in lines)
     assert "mAP50-95 per seed" not in render_markdown(RES, "cmd")  # one seed: no per-seed column
+
+
+def test_several_seeds_plot_every_run_and_the_note_says_how_many_trained_at_a_time(tmp_path):
+    runs = [{"seed": s, "map50": 0.4, "map50_95": m} for s, m in ((0, 0.1), (1, 0.3))]
+    rows = {n: {**r, "acc_runs": runs} for n, r in RES["rows"].items()}
+    res = {**RES, "rows": rows, "config": {**CFG, "accuracy_seeds": [0, 1], "accuracy_jobs": 2}}
+    paths = write_report(res, tmp_path / "b.md", "cmd")
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+    assert "2 training(s) at a time, each in a fresh process" in paths["md"].read_text()
+    assert "1 training(s) at a time" in render_markdown(RES, "cmd")  # results written before the option: one at a time
