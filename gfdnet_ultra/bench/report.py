@@ -1,11 +1,14 @@
 """Render suite results: `docs/benchmarks.md` (tables with ratios to YOLO11n, method, device, command), a JSON dump and
-a plot (mAP50-95 against PyTorch latency when some mAP is non-zero, PyTorch and ORT latency bars otherwise).
+a plot (mAP50-95 against PyTorch latency when some mAP is non-zero, PyTorch and ORT latency bars otherwise) and, for
+accuracy runs, their per-epoch curves (a table and `<stem>_curves.png`).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from .curves import curves_table, plot_curves
 
 __all__ = ("TARGETS", "expected_figures", "render_markdown", "write_report")
 
@@ -132,6 +135,23 @@ def _profile_table(prof: dict) -> list[str]:
     return out
 
 
+def _curves(res: dict) -> dict[str, list[float]]:
+    """'<model> seed <k>' -> mAP50-95 per epoch, for every accuracy run that kept its curve (older results did not)."""
+    return {
+        f"{name} seed {run['seed']}": run["curve"]
+        for name, row in res["rows"].items()
+        for run in row.get("acc_runs", ())
+        if run.get("curve")
+    }
+
+
+def _curve_epochs(curves: dict[str, list[float]]) -> tuple[int, ...]:
+    """About five evenly spaced epochs to tabulate before the last (which the table always shows)."""
+    n = max(len(c) for c in curves.values())
+    step = max(1, n // 6)
+    return tuple(range(step, n, step))
+
+
 def render_markdown(res: dict, command: str) -> str:
     """The benchmark note as markdown."""
     cfg, env = res["config"], res["env"]
@@ -194,6 +214,12 @@ def render_markdown(res: dict, command: str) -> str:
     ] + _flops_table(res)
     if res.get("profile"):
         lines += ["", "## Per-layer profile", ""] + _profile_table(res["profile"])
+    curves = _curves(res)
+    if curves:
+        lines += ["", "## Accuracy per epoch", "", "mAP50-95 of each epoch's validation in every accuracy training "
+                  "(plotted in the `*_curves.png` beside this file); `best` is the highest epoch, the Results table "
+                  "re-validates the best checkpoint.", ""]
+        lines += curves_table(curves, _curve_epochs(curves))
     notes = [f"- {n}: skipped, {why}" for n, why in res["skipped"].items()]
     notes += [f"- {n}, {phase}: {msg}" for n, e in res["errors"].items() for phase, msg in e.items()]
     if notes:
@@ -241,11 +267,17 @@ def _plot(res: dict, path: Path) -> None:
 
 
 def write_report(res: dict, out: str | Path, command: str) -> dict[str, Path]:
-    """Write `out` (markdown), `out` with .json and .png suffixes; returns the three paths."""
+    """Write `out` (markdown), `out` with .json and .png suffixes and, when accuracy runs kept their curves,
+    `<stem>_curves.png`; returns the paths by kind (md, json, png, curves)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     paths = {"md": out, "json": out.with_suffix(".json"), "png": out.with_suffix(".png")}
     paths["md"].write_text(render_markdown(res, command), encoding="utf-8")
     paths["json"].write_text(json.dumps({**res, "command": command}, indent=1, default=str) + "\n", encoding="utf-8")
     _plot(res, paths["png"])
+    curves, curves_png = _curves(res), out.with_name(f"{out.stem}_curves.png")
+    if curves:
+        paths["curves"] = plot_curves(curves, curves_png, "mAP50-95 (validation)", "Accuracy trainings, per epoch")
+    else:
+        curves_png.unlink(missing_ok=True)  # an earlier run's curves would not match this note
     return paths

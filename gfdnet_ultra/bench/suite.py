@@ -114,7 +114,7 @@ def accuracy_summary(runs: list[dict]) -> dict:
     return {
         "map50": statistics.fmean(r["map50"] for r in runs),
         "map50_95": statistics.fmean(r["map50_95"] for r in runs),
-        "acc_runs": [{"seed": r["seed"], "map50": r["map50"], "map50_95": r["map50_95"]} for r in runs],
+        "acc_runs": [{k: r[k] for k in ("seed", "map50", "map50_95", "curve") if k in r} for r in runs],
         "acc_device": runs[0]["device"],
         "acc_epoch_s": _median_epoch([t for r in runs for t in r["epoch_s"]]),  # not interleaved; shared cores when accuracy_jobs > 1
     }

@@ -53,10 +53,12 @@ def train_run(model: str, data: str | Path, recipe: Recipe, threads: int, projec
     """Train `model` (a YAML name) on `data` with `recipe`; per-epoch seconds, final mAPs and the device used.
 
     Returns:
-        (dict): `epoch_s` (list of seconds), `map50`, `map50_95` (validation of the best checkpoint), `device`.
+        (dict): `epoch_s` (list of seconds), `map50`, `map50_95` (validation of the best checkpoint), `device`,
+            `curve` (mAP50-95 of each epoch's validation, from the run's results.csv).
     """
     from ultralytics import YOLO
 
+    from .curves import read_curve
     from .latency import set_threads
 
     yolo, starts, epoch_s = YOLO(model), [], []
@@ -66,9 +68,10 @@ def train_run(model: str, data: str | Path, recipe: Recipe, threads: int, projec
     with tempfile.TemporaryDirectory() as tmp:
         where = {"project": str(project or tmp), "name": Path(model).stem, "exist_ok": True}
         metrics = yolo.train(data=str(data), **where, **recipe.args())
-        device = str(yolo.trainer.device)
+        device, curve = str(yolo.trainer.device), read_curve(yolo.trainer.save_dir)  # before the folder goes
     set_threads(threads)
-    return {"epoch_s": epoch_s, "map50": float(metrics.box.map50), "map50_95": float(metrics.box.map), "device": device}
+    maps = {"map50": float(metrics.box.map50), "map50_95": float(metrics.box.map)}
+    return {"epoch_s": epoch_s, **maps, "device": device, "curve": curve}
 
 
 def _train_without_thop(*args) -> dict:

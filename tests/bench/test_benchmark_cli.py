@@ -22,11 +22,13 @@ def test_quick_run_writes_every_figure_for_every_model_and_skips_missing_yaml(tm
     assert not res["errors"]
     for name, row in res["rows"].items():
         assert all(row.get(k) is not None for k in expected_figures(res["config"])), name
+        assert [len(run["curve"]) for run in row["acc_runs"]] == [res["config"]["accuracy_recipe"]["epochs"]], name
     md = out.read_text()
     table = md.split("## Results")[1].split("\n\n")[1].splitlines()[2:]
     assert len(table) == 2 and all(MISSING not in line.split("|")[2:-1] for line in table)
     assert "--quick" in md and res["env"]["cpu"] in md and "no-such-model: skipped" in md
-    assert out.with_suffix(".png").stat().st_size > 0
+    assert out.with_suffix(".png").stat().st_size > 0 and (out.parent / "benchmarks_curves.png").is_file()
+    assert "## Accuracy per epoch" in md
 
 
 def test_render_rewrites_the_note_from_a_results_json_without_measuring(tmp_path):

@@ -102,3 +102,16 @@ def test_several_seeds_plot_every_run_and_the_note_says_how_many_trained_at_a_ti
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"
     assert "2 training(s) at a time, each in a fresh process" in paths["md"].read_text()
     assert "1 training(s) at a time" in render_markdown(RES, "cmd")  # results written before the option: one at a time
+
+
+def test_accuracy_curves_get_a_table_and_a_plot_and_a_stale_plot_goes(tmp_path):
+    runs = [{"seed": s, "map50": 0.4, "map50_95": 0.3, "curve": [0.0, 0.1 * (s + 1), 0.2, 0.3, 0.25, 0.3]} for s in (0, 1)]
+    rows = {n: {**r, "acc_runs": runs} for n, r in RES["rows"].items()}
+    paths = write_report({**RES, "rows": rows}, tmp_path / "b.md", "cmd")
+    assert paths["curves"] == tmp_path / "b_curves.png" and paths["curves"].read_bytes()[:4] == b"\x89PNG"
+    section = paths["md"].read_text().split("## Accuracy per epoch")[1]
+    assert "| yolo11n seed 1 | 6 | 0.000 | 0.200 | 0.200 | 0.300 | 0.250 | 0.300 | 0.300 |" in section  # epochs 1-5, last, best
+    assert len([line for line in section.splitlines() if " seed " in line]) == 2 * len(rows)
+    again = write_report(RES, tmp_path / "b.md", "cmd")  # results without curves: no section, no stale plot
+    assert "curves" not in again and not (tmp_path / "b_curves.png").exists()
+    assert "## Accuracy per epoch" not in again["md"].read_text()
