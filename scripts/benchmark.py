@@ -7,6 +7,8 @@ Examples:
     python scripts/benchmark.py --accuracy --accuracy-seeds 0 1 2 --accuracy-jobs 2 --epochs 60  # 2 trainings at a time
     python scripts/benchmark.py --accuracy --device 0 --epochs 100 --data-train 1000 --data-val 200  # on a GPU
     python scripts/benchmark.py --render docs/benchmarks.json                     # re-render the note only
+    python scripts/benchmark.py --accuracy-only --data datasets/neu-det/data.yaml --train-imgsz 160 --epochs 30 \
+        --accuracy-models gfdnet-n yolo11n yolo26n --accuracy-seeds 0 1 --accuracy-jobs 2 --out runs/bench/neu.md
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from _checkout import ROOT  # noqa: E402  (puts this checkout first on sys.path)
 
 from gfdnet_ultra.bench.report import write_report  # noqa: E402
 from gfdnet_ultra.data.synthetic import SHORT_RECIPE  # noqa: E402
-from gfdnet_ultra.bench.suite import DEFAULT_MODELS, Config, run_suite  # noqa: E402
+from gfdnet_ultra.bench.suite import DEFAULT_MODELS, RECIPES, Config, run_suite  # noqa: E402
 from gfdnet_ultra.bench.training import Recipe  # noqa: E402
 
 QUICK = {"imgsz": 64, "batches": (1, 2), "reps": 3, "warmup": 1, "train_reps": 1}
@@ -63,6 +65,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    "(default: --seed); single runs of this recipe spread by ~0.05 mAP50")
     p.add_argument("--accuracy-jobs", type=int, default=1, help="accuracy trainings at a time, each a process with "
                    "--threads threads (e.g. 2 one-thread trainings on 2 cores); same mAP as one at a time")
+    p.add_argument("--data", help="dataset YAML to train on (e.g. a converted NEU-DET or DeepPCB); default: the "
+                   "synthetic set")
+    p.add_argument("--recipe", choices=list(RECIPES), help="accuracy recipe: 'ultralytics' = Ultralytics' defaults "
+                   "(epochs, imgsz, batch, seed given), 'short' = docs/recipe.md; default: short on the synthetic set, "
+                   "ultralytics with --data")
+    p.add_argument("--accuracy-only", action="store_true", help="only the accuracy trainings (plus parameters and "
+                   "FLOPs): no latency, memory, export or profile")
+    p.add_argument("--keep-weights", type=Path, help="folder for each accuracy run's best checkpoint "
+                   "(<model>-seed<k>.pt)")
     p.add_argument("--data-train", type=int, default=240, help="synthetic training images")
     p.add_argument("--data-val", type=int, default=100, help="synthetic validation images")
     p.add_argument("--quick", action="store_true", help="CI smoke run: tiny sizes, every figure, 1 epoch")
@@ -72,12 +83,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     a = p.parse_args(argv)
     if a.accuracy_jobs < 1:
         p.error(f"--accuracy-jobs must be >= 1, got {a.accuracy_jobs}")
+    if a.data and not Path(a.data).is_file():
+        p.error(f"--data {a.data}: no such dataset YAML (convert your set first, e.g. scripts/convert_voc.py)")
+    if a.data and a.quick:
+        p.error("--quick trains on its own tiny synthetic set; drop --data or --quick")
+    a.recipe = a.recipe or ("ultralytics" if a.data else "short")
     return a
 
 
 def config(a: argparse.Namespace) -> Config:
     data = {"n_train": a.data_train, "n_val": a.data_val, "imgsz": a.train_imgsz, "seed": a.seed}
-    settings = tuple((k, v) for k, v in SHORT_RECIPE.items() if k not in {"imgsz", "epochs", "batch"})  # docs/recipe.md
+    short = tuple((k, v) for k, v in SHORT_RECIPE.items() if k not in {"imgsz", "epochs", "batch"})  # docs/recipe.md
+    settings = short if a.recipe == "short" else ()
     common = {"imgsz": a.train_imgsz, "batch": a.train_batch, "seed": a.seed, "device": a.device, "settings": settings}
     cfg = Config(
         models=tuple(a.models), imgsz=a.imgsz, flops_imgsz=a.flops_imgsz, batches=tuple(a.batches), threads=a.threads,
@@ -87,7 +104,10 @@ def config(a: argparse.Namespace) -> Config:
         accuracy_seeds=tuple(a.accuracy_seeds or (a.seed,)), accuracy_jobs=a.accuracy_jobs,
         train_recipe=Recipe(epochs=2, fraction=a.train_fraction, val=False, **common),  # timing: train loop only
         accuracy_recipe=Recipe(epochs=a.epochs, **common),  # validates every epoch: bn_recalib acts there (docs/recipe.md)
+        data_yaml=a.data, recipe=a.recipe, keep_weights=a.keep_weights and str(a.keep_weights),
     )  # fmt: skip
+    if a.accuracy_only:
+        cfg = replace(cfg, batches=(), onnx=False, memory=False, profile=None, train_time=False, accuracy=True)
     if a.quick:  # every phase, at sizes a CI runner finishes in a minute or two
         tiny = {**common, "imgsz": 64, "batch": 4}
         cfg = replace(cfg, **QUICK, train_time=True, accuracy=True, data=QUICK_DATA)

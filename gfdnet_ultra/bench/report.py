@@ -1,6 +1,7 @@
 """Render suite results: `docs/benchmarks.md` (tables with ratios to YOLO11n, method, device, command), a JSON dump and
-a plot (mAP50-95 against PyTorch latency when some mAP is non-zero, PyTorch and ORT latency bars otherwise) and, for
-accuracy runs, their per-epoch curves (a table and `<stem>_curves.png`).
+a plot (mAP50-95 against PyTorch latency when some mAP is non-zero, PyTorch and ORT latency bars otherwise, mAP50-95
+bars per model for accuracy-only runs) and, for accuracy runs, their per-epoch curves (a table and
+`<stem>_curves.png`), per-class AP50 and, without latency figures, where gfdnet-n stands against each peer.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 from pathlib import Path
 
 from .curves import curves_table, plot_curves
+from .suite import RECIPES
 
 __all__ = ("TARGETS", "expected_figures", "render_markdown", "write_report")
 
@@ -64,16 +66,20 @@ def _columns(cfg: dict) -> list[tuple[str, str, callable, bool]]:
     if cfg["train_time"]:
         cols.append(("Train s/epoch", "train_epoch_s", lambda v: f"{v:.2f}", True))
     if cfg["accuracy"]:
-        cols += [("mAP50", "map50", lambda v: f"{v:.3f}", False), ("mAP50-95", "map50_95", lambda v: f"{v:.3f}", True)]
+        recipe = cfg.get("recipe", "short")
+        cols += [(f"mAP50 ({recipe})", "map50", lambda v: f"{v:.3f}", False)]
+        cols += [(f"mAP50-95 ({recipe})", "map50_95", lambda v: f"{v:.3f}", True)]
         if len(_accuracy_seeds(cfg)) > 1:
+            cols.append(("mAP50 per seed", "acc_runs", lambda runs: _per_seed(runs, "map50"), False))
             cols.append(("mAP50-95 per seed", "acc_runs", _per_seed, False))
+        cols.append(("Train wall min", "acc_wall_s", lambda v: f"{v / 60:.1f}", False))
         cols.append(("Acc. device", "acc_device", str, False))
     return cols
 
 
-def _per_seed(runs: list[dict]) -> str:
+def _per_seed(runs: list[dict], key: str = "map50_95") -> str:
     """'0.121 / 0.133 (seeds 0, 1)': every accuracy run of a model, so the spread behind the mean is visible."""
-    return " / ".join(f"{r['map50_95']:.3f}" for r in runs) + f" (seeds {', '.join(str(r['seed']) for r in runs)})"
+    return " / ".join(f"{r[key]:.3f}" for r in runs) + f" (seeds {', '.join(str(r['seed']) for r in runs)})"
 
 
 def _results_table(res: dict) -> list[str]:
@@ -113,6 +119,47 @@ def _targets(res: dict) -> list[str]:
         target = f"{op} {bound}× {rel}" if rel else (f"{op} {bound / 1e6:.1f} M" if key == "params" else f"{op} {bound}")
         out.append(f"| {key} {target} | {shown} | {'yes' if ok else '**no**'} |")
     return out
+
+
+def _standing(res: dict) -> list[str]:
+    """gfdnet-n against every other trained model: mean differences and the seeds on which it is ahead."""
+    rows = res["rows"]
+    me = rows.get("gfdnet-n", {})
+    if not me.get("acc_runs"):
+        return ["gfdnet-n was not trained in this run."]
+    out = ["| gfdnet-n vs | Δ mAP50 (mean) | Δ mAP50-95 (mean) | seeds where gfdnet-n's mAP50-95 is higher |",
+           "|---|---|---|---|"]
+    mine = {r["seed"]: r["map50_95"] for r in me["acc_runs"]}
+    for name, row in rows.items():
+        if name == "gfdnet-n" or not row.get("acc_runs"):
+            continue
+        theirs = {r["seed"]: r["map50_95"] for r in row["acc_runs"]}
+        common = sorted(set(mine) & set(theirs))
+        ahead = [s for s in common if mine[s] > theirs[s]]
+        out.append(f"| {name} | {me['map50'] - row['map50']:+.3f} | {me['map50_95'] - row['map50_95']:+.3f} | "
+                   f"{len(ahead)} of {len(common)}{' (' + ', '.join(map(str, ahead)) + ')' if ahead else ''} |")
+    return out
+
+
+def _per_class_table(res: dict) -> list[str]:
+    """AP50 per class (mean over seeds) of every trained model; empty when no run reported classes."""
+    rows = {n: r["ap50_per_class"] for n, r in res["rows"].items() if r.get("ap50_per_class")}
+    if not rows:
+        return []
+    classes = list(next(iter(rows.values())))
+    out = ["| Model | " + " | ".join(classes) + " |", "|" + "---|" * (len(classes) + 1)]
+    for name, ap in rows.items():
+        out.append(f"| {name} | " + " | ".join(f"{ap[c]:.3f}" if c in ap else MISSING for c in classes) + " |")
+    return out
+
+
+def _data_line(res: dict) -> str:
+    d = res.get("dataset", res["config"]["data"])
+    if "yaml" not in d:
+        return (f"- Data: synthetic defect set (`gfdnet_ultra.data.synthetic.make_synthetic_dataset`, {d['n_train']} "
+                f"train / {d['n_val']} val images at {d['imgsz']} px, seed {d['seed']}, 6 classes).")
+    splits = "; ".join(f"{k}: {v['images']} images ({v['normal']} normal), {v['boxes']} boxes" for k, v in d["splits"].items())
+    return f"- Data: `{d['yaml']}`, {len(d['names'])} classes ({', '.join(d['names'])}); {splits}."
 
 
 def _flops_table(res: dict) -> list[str]:
@@ -163,23 +210,22 @@ def render_markdown(res: dict, command: str) -> str:
         f"- Device: {env['cpu']} ({env['logical_cores']} logical cores, shared), {env['threads']} thread(s) for PyTorch "
         f"and onnxruntime; accelerator: {env['accelerator']}.",
         "- Versions: " + ", ".join(f"{k} {v[k]}" for k in v) + f", Python {env['python']}.",
-        f"- Latency: input {cfg['imgsz']}x{cfg['imgsz']}, {cfg['reps']} repetitions at batch 1 and "
-        f"{cfg.get('reps_large') or cfg['reps']} at larger batches, after {cfg['warmup']} warm-up call(s), all models and "
-        "backends of a batch group interleaved round-robin in one process; cells are median [p10–p90] ms. PyTorch: fused "
-        "model (Ultralytics `fuse()` plus our layers' `fuse()`), eval mode, `torch.inference_mode()`. ORT: the graph "
-        "from `YOLO(...).export(format=\"onnx\", imgsz, batch)`, CPUExecutionProvider, same thread count.",
-        f"- FLOPs: one forward pass at {cfg['flops_imgsz']}x{cfg['flops_imgsz']} (full resolution, no stride-proxy "
-        f"extrapolation), counter: {res['counter']}; FLOPs = 2 x thop ops, as Ultralytics reports.",
-        "- Peak memory: most bytes of tensors alive during one batch-1 forward (torch.profiler memory events) plus "
-        "parameters and buffers; allocator slack and the interpreter are not included.",
-        "- Models are built from YAML with 80 classes and random weights (speed does not depend on the weights).",
     ]
+    if cfg["batches"]:
+        lines += [
+            f"- Latency: input {cfg['imgsz']}x{cfg['imgsz']}, {cfg['reps']} repetitions at batch 1 and "
+            f"{cfg.get('reps_large') or cfg['reps']} at larger batches, after {cfg['warmup']} warm-up call(s), all models and "
+            "backends of a batch group interleaved round-robin in one process; cells are median [p10–p90] ms. PyTorch: fused "
+            "model (Ultralytics `fuse()` plus our layers' `fuse()`), eval mode, `torch.inference_mode()`. ORT: the graph "
+            "from `YOLO(...).export(format=\"onnx\", imgsz, batch)`, CPUExecutionProvider, same thread count.",
+            f"- FLOPs: one forward pass at {cfg['flops_imgsz']}x{cfg['flops_imgsz']} (full resolution, no stride-proxy "
+            f"extrapolation), counter: {res['counter']}; FLOPs = 2 x thop ops, as Ultralytics reports.",
+            "- Peak memory: most bytes of tensors alive during one batch-1 forward (torch.profiler memory events) plus "
+            "parameters and buffers; allocator slack and the interpreter are not included.",
+            "- Models are built from YAML with 80 classes and random weights (speed does not depend on the weights).",
+        ]
     if cfg["train_time"] or cfg["accuracy"]:
-        d = res.get("dataset", cfg["data"])
-        lines.append(
-            f"- Data: synthetic defect set (`gfdnet_ultra.data.synthetic.make_synthetic_dataset`, {d['n_train']} train / "
-            f"{d['n_val']} val images at {d['imgsz']} px, seed {d['seed']}, 6 classes)."
-        )
+        lines.append(_data_line(res))
     if cfg["train_time"]:
         r = cfg["train_recipe"]
         lines.append(
@@ -192,8 +238,9 @@ def render_markdown(res: dict, command: str) -> str:
         r = cfg["accuracy_recipe"]
         extra = "".join(f", {k}={v!r}" for k, v in r.get("settings", ()))
         seeds = _accuracy_seeds(cfg)
+        name = cfg.get("recipe", "short")
         lines.append(
-            "- Accuracy recipe (same for every model, docs/recipe.md): "
+            f"- Accuracy recipe `{name}`, {RECIPES[name]}, the same for every model: "
             f"`YOLO(\"<model>.yaml\").train(epochs={r['epochs']}, imgsz={r['imgsz']}, "
             f"batch={r['batch']}, seed=<seed>{extra}, val={r.get('val', True)}, deterministic=True, workers=0, amp=False)`, "
             "from scratch, "
@@ -204,7 +251,13 @@ def render_markdown(res: dict, command: str) -> str:
     lines += ["", "## Results", ""] + _results_table(res)
     if res["skipped"]:
         lines += ["", "Not measured: " + ", ".join(res["skipped"]) + " (reasons under Notes)."]
-    lines += ["", "## Targets (issue 6)", ""] + _targets(res)
+    if cfg["batches"]:
+        lines += ["", "## Targets (issue 6)", ""] + _targets(res)
+    elif cfg["accuracy"]:
+        lines += ["", "## Where gfdnet-n stands", ""] + _standing(res)
+    per_class = _per_class_table(res)
+    if per_class:
+        lines += ["", f"## AP50 per class (mean over seeds, `{cfg.get('recipe', 'short')}` recipe)", ""] + per_class
     lines += ["", "## FLOP counter", ""]
     lines += [
         "The stride-proxy column is Ultralytics' `get_flops` (thop on one-stride-tall images, extrapolated); it misses "
@@ -235,7 +288,14 @@ def _plot(res: dict, path: Path) -> None:
 
     rows = {n: r for n, r in res["rows"].items() if r.get("pt_b1")}
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    if any(r.get("map50_95") for r in rows.values()):  # all zero or absent: latency bars say more
+    if not rows:  # accuracy only: mAP50-95 per model, each seed as a dot
+        trained = {n: r for n, r in res["rows"].items() if r.get("acc_runs")}
+        for i, (n, r) in enumerate(trained.items()):
+            ax.bar(i, r["map50_95"], 0.6)
+            ax.scatter([i] * len(r["acc_runs"]), [run["map50_95"] for run in r["acc_runs"]], color="k", s=12, zorder=3)
+        ax.set_xticks(range(len(trained)), list(trained), rotation=20)
+        ax.set(ylabel=f"mAP50-95 ({_data_name(res)}), bars: mean, dots: seeds")
+    elif any(r.get("map50_95") for r in rows.values()):  # all zero or absent: latency bars say more
         for n, r in rows.items():
             if r.get("map50_95") is not None:
                 s = r["pt_b1"]
@@ -245,7 +305,7 @@ def _plot(res: dict, path: Path) -> None:
                 if len(seeds) > 1:  # each training as a hollow marker, so the spread behind the mean shows
                     ax.scatter([s["median_ms"]] * len(seeds), seeds, facecolors="none", edgecolors=line[0].get_color())
                 ax.annotate(n, (s["median_ms"], r["map50_95"]), textcoords="offset points", xytext=(5, 5))
-        ax.set(xlabel="PyTorch CPU latency, batch 1 (ms, median, p10-p90)", ylabel="mAP50-95 (synthetic defects)")
+        ax.set(xlabel="PyTorch CPU latency, batch 1 (ms, median, p10-p90)", ylabel=f"mAP50-95 ({_data_name(res)})")
         if any(len(r.get("acc_runs", ())) > 1 for r in rows.values()):
             ax.text(0.99, 0.01, "filled: mean over seeds, hollow: each seed", transform=ax.transAxes, ha="right",
                     va="bottom", fontsize=8)
@@ -260,10 +320,17 @@ def _plot(res: dict, path: Path) -> None:
         ax.set_xticks([i + 0.2 for i in range(len(names))], names)
         ax.set(ylabel="CPU latency, batch 1 (ms, median, p10-p90)")
         ax.legend()
-    ax.set_title(f"{res['env']['cpu']}, {res['env']['threads']} thread(s), {res['config']['imgsz']} px")
+    cfg = res["config"]
+    side = cfg["imgsz"] if rows else cfg["accuracy_recipe"]["imgsz"]
+    ax.set_title(f"{res['env']['cpu']}, {res['env']['threads']} thread(s), {side} px")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _data_name(res: dict) -> str:
+    d = res.get("dataset") or {}
+    return Path(d["yaml"]).parent.name if "yaml" in d else "synthetic defects"
 
 
 def write_report(res: dict, out: str | Path, command: str) -> dict[str, Path]:
@@ -277,7 +344,8 @@ def write_report(res: dict, out: str | Path, command: str) -> dict[str, Path]:
     _plot(res, paths["png"])
     curves, curves_png = _curves(res), out.with_name(f"{out.stem}_curves.png")
     if curves:
-        paths["curves"] = plot_curves(curves, curves_png, "mAP50-95 (validation)", "Accuracy trainings, per epoch")
+        title = f"Accuracy trainings on {_data_name(res)}, per epoch ({res['config'].get('recipe', 'short')} recipe)"
+        paths["curves"] = plot_curves(curves, curves_png, "mAP50-95 (validation)", title)
     else:
         curves_png.unlink(missing_ok=True)  # an earlier run's curves would not match this note
     return paths

@@ -4,8 +4,9 @@ Phases, in order: build and fuse (skipping, with a note, any model whose YAML is
 (`flops.py`), peak memory (`memory.py`), ONNX export through Ultralytics' own exporter (`YOLO(...).export(format=
 "onnx")`, what users get), then PyTorch and onnxruntime latency in one interleaved loop (`latency.py`), a per-layer
 profile of one model (`layer_profile.py`), training time per epoch (interleaved: repetition r trains every model once)
-and the accuracy recipe (`training.py`) on the synthetic defect set. Models use Ultralytics' default 80 classes for
-speed figures and the dataset's classes for training.
+and the accuracy recipe (`training.py`) on the synthetic defect set or on any dataset YAML (`Config.data_yaml`, e.g. a
+converted real set). Models use Ultralytics' default 80 classes for speed figures and the dataset's classes for
+training.
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ from .layer_profile import layer_profile
 from .memory import peak_memory_mib
 from .training import Recipe, train_isolated
 
-__all__ = ("BASELINE", "DEFAULT_MODELS", "Config", "build", "run_suite")
+__all__ = ("BASELINE", "DEFAULT_MODELS", "RECIPES", "Config", "build", "run_suite")
 
 DEFAULT_MODELS = ("gfdnet-n", "gfdnet-s", "gfdnet-e2e", "gfdnet-ffpn", "yolov8n", "yolo11n", "yolo26n")
 BASELINE = "yolo11n"
+RECIPES = {  # named in every table: what a user runs, and our short CPU recipe (docs/recipe.md)
+    "ultralytics": "Ultralytics' defaults (`yolo train model=X data=Y epochs=E imgsz=S`)",
+    "short": "our short recipe (docs/recipe.md: SHORT_RECIPE)",
+}
 
 
 @dataclass
@@ -55,7 +60,10 @@ class Config:
     accuracy_models: tuple[str, ...] | None = None  # None: every built model
     accuracy_seeds: tuple[int, ...] = (0,)  # one training per seed and model; the table shows the mean and the spread
     accuracy_jobs: int = 1  # accuracy trainings at a time, each in its own process with `threads` threads
-    data: dict = field(default_factory=lambda: {"n_train": 160, "n_val": 48, "imgsz": 256, "seed": 0})
+    data: dict = field(default_factory=lambda: {"n_train": 160, "n_val": 48, "imgsz": 256, "seed": 0})  # synthetic set
+    data_yaml: str | None = None  # train on this dataset YAML instead of the synthetic set
+    recipe: str = "short"  # a RECIPES key, for the tables (the settings themselves are in the Recipe objects)
+    keep_weights: str | None = None  # folder: each accuracy run's best checkpoint as <model>-seed<k>.pt
     train_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=2, imgsz=160, batch=16, val=False))
     accuracy_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=15, imgsz=160, batch=16))  # validates every epoch
 
@@ -111,13 +119,33 @@ def accuracy_summary(runs: list[dict]) -> dict:
         ...                   {"seed": 1, "map50": 0.2, "map50_95": 0.1, "device": "cpu", "epoch_s": [3.0]}])["map50"], 3)
         0.3
     """
-    return {
+    classes = [c for c in runs[0].get("ap50_per_class", {}) if all(c in r.get("ap50_per_class", {}) for r in runs)]
+    out = {
         "map50": statistics.fmean(r["map50"] for r in runs),
         "map50_95": statistics.fmean(r["map50_95"] for r in runs),
-        "acc_runs": [{k: r[k] for k in ("seed", "map50", "map50_95", "curve") if k in r} for r in runs],
+        "acc_runs": [{k: r[k] for k in ("seed", "map50", "map50_95", "wall_s", "curve") if k in r} for r in runs],
         "acc_device": runs[0]["device"],
         "acc_epoch_s": _median_epoch([t for r in runs for t in r["epoch_s"]]),  # not interleaved; shared cores when accuracy_jobs > 1
     }
+    if classes:
+        out["ap50_per_class"] = {c: statistics.fmean(r["ap50_per_class"][c] for r in runs) for c in classes}
+    if all("wall_s" in r for r in runs):
+        out["acc_wall_s"] = statistics.fmean(r["wall_s"] for r in runs)
+    return out
+
+
+def _dataset(cfg: Config) -> tuple[Path, dict]:
+    """The training data and its description for the note: `cfg.data_yaml` as given, or the synthetic set."""
+    if cfg.data_yaml is None:
+        from gfdnet_ultra.data.synthetic import synthetic_dataset
+
+        return synthetic_dataset(**cfg.data), {"generator": "gfdnet_ultra.data.synthetic.make_synthetic_dataset", **cfg.data}
+    from gfdnet_ultra.data.stats import dataset_stats
+
+    stats = dataset_stats(cfg.data_yaml)  # fails early, naming the file, when the YAML or a split folder is missing
+    splits = {k: {f: v[f] for f in ("images", "normal", "defective")} | {"boxes": sum(v["boxes"].values())}
+              for k, v in stats["splits"].items()}
+    return Path(cfg.data_yaml), {"yaml": str(cfg.data_yaml), "names": stats["names"], "splits": splits}
 
 
 @contextlib.contextmanager
@@ -200,10 +228,7 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
             layers = layer_profile(yolos[cfg.profile].model, cfg.imgsz)
             res["profile"] = {"model": cfg.profile, "imgsz": cfg.imgsz, "layers": layers}
         if cfg.train_time or cfg.accuracy:
-            from gfdnet_ultra.data.synthetic import synthetic_dataset
-
-            data = synthetic_dataset(**cfg.data)
-            res["dataset"] = {"generator": "gfdnet_ultra.data.synthetic.make_synthetic_dataset", **cfg.data}
+            data, res["dataset"] = _dataset(cfg)
             acc_models = [n for n in yolos if cfg.accuracy_models is None or n in cfg.accuracy_models]
             n_acc = len(acc_models) * len(cfg.accuracy_seeds) * cfg.accuracy
             bar.total += len(yolos) * cfg.train_reps * cfg.train_time + n_acc
@@ -228,7 +253,8 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
             def train(name: str, seed: int) -> dict:
                 bar.set_description(f"accuracy {name} (seed {seed})")
                 recipe = replace(cfg.accuracy_recipe, seed=seed)
-                return train_isolated(f"{name}.yaml", data, recipe, threads, Path(tmp) / "acc" / f"seed{seed}")
+                keep = cfg.keep_weights and Path(cfg.keep_weights) / f"{name}-seed{seed}.pt"
+                return train_isolated(f"{name}.yaml", data, recipe, threads, Path(tmp) / "acc" / f"seed{seed}", keep)
 
             with ThreadPoolExecutor(cfg.accuracy_jobs) as pool:  # each training is a process of its own
                 tasks = {pool.submit(train, n, s): (n, s) for n in acc_models for s in cfg.accuracy_seeds}

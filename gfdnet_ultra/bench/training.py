@@ -14,6 +14,7 @@ profiling uninitialised proxy images (`new_empty`): NaN offsets there crash torc
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -49,12 +50,18 @@ class Recipe:
         return {**dict(self.settings), **fields, **fixed}
 
 
-def train_run(model: str, data: str | Path, recipe: Recipe, threads: int, project: str | Path | None = None) -> dict:
+def train_run(
+    model: str, data: str | Path, recipe: Recipe, threads: int, project: str | Path | None = None,
+    keep_weights: str | Path | None = None,
+) -> dict:
     """Train `model` (a YAML name) on `data` with `recipe`; per-epoch seconds, final mAPs and the device used.
 
+    `keep_weights` (a .pt path) receives a copy of the best checkpoint before the run folder goes.
+
     Returns:
-        (dict): `epoch_s` (list of seconds), `map50`, `map50_95` (validation of the best checkpoint), `device`,
-            `curve` (mAP50-95 of each epoch's validation, from the run's results.csv).
+        (dict): `epoch_s` (list of seconds), `wall_s` (the whole `train()` call, validations included), `map50`,
+            `map50_95` (validation of the best checkpoint), `ap50_per_class` (class name -> AP50 of that validation, for
+            classes present in the split), `device`, `curve` (mAP50-95 of each epoch's validation, from results.csv).
     """
     from ultralytics import YOLO
 
@@ -67,11 +74,17 @@ def train_run(model: str, data: str | Path, recipe: Recipe, threads: int, projec
     yolo.add_callback("on_train_epoch_end", lambda trainer: epoch_s.append(time.perf_counter() - starts[-1]))
     with tempfile.TemporaryDirectory() as tmp:
         where = {"project": str(project or tmp), "name": Path(model).stem, "exist_ok": True}
+        t0 = time.perf_counter()
         metrics = yolo.train(data=str(data), **where, **recipe.args())
+        wall_s = time.perf_counter() - t0
         device, curve = str(yolo.trainer.device), read_curve(yolo.trainer.save_dir)  # before the folder goes
+        if keep_weights:
+            Path(keep_weights).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(yolo.trainer.best, keep_weights)
     set_threads(threads)
     maps = {"map50": float(metrics.box.map50), "map50_95": float(metrics.box.map)}
-    return {"epoch_s": epoch_s, **maps, "device": device, "curve": curve}
+    per_class = {metrics.names[int(c)]: float(ap) for c, ap in zip(metrics.ap_class_index, metrics.box.ap50)}
+    return {"epoch_s": epoch_s, "wall_s": wall_s, **maps, "ap50_per_class": per_class, "device": device, "curve": curve}
 
 
 def _train_without_thop(*args) -> dict:
@@ -81,7 +94,10 @@ def _train_without_thop(*args) -> dict:
     return train_run(*args)
 
 
-def train_isolated(model: str, data: str | Path, recipe: Recipe, threads: int, project: str | Path | None = None) -> dict:
+def train_isolated(
+    model: str, data: str | Path, recipe: Recipe, threads: int, project: str | Path | None = None,
+    keep_weights: str | Path | None = None,
+) -> dict:
     """`train_run` in a fresh spawned process; a crash there raises RuntimeError here instead of killing the caller.
 
     Spawning re-imports the caller's `__main__`, so a calling script needs the usual `if __name__ == "__main__":` guard.
@@ -90,6 +106,7 @@ def train_isolated(model: str, data: str | Path, recipe: Recipe, threads: int, p
 
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         try:
-            return pool.submit(_train_without_thop, model, str(data), recipe, threads, project and str(project)).result()
+            args = (model, str(data), recipe, threads, project and str(project), keep_weights and str(keep_weights))
+            return pool.submit(_train_without_thop, *args).result()
         except BrokenProcessPool as e:
             raise RuntimeError(f"the training process for {model} died (crash or out of memory)") from e
