@@ -85,7 +85,7 @@ def _per_seed(runs: list[dict], key: str = "map50_95") -> str:
 def _results_table(res: dict) -> list[str]:
     cfg, rows = res["config"], res["rows"]
     base = rows.get("yolo11n")
-    cols = _columns(cfg)
+    cols = [c for c in _columns(cfg) if c[1] != "acc_wall_s" or any("acc_wall_s" in r for r in rows.values())]
     head = ["Model"] + [h for h, _, _, r in cols for h in ((h, "×YOLO11n") if r else (h,))]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, row in rows.items():

@@ -115,3 +115,37 @@ def test_accuracy_curves_get_a_table_and_a_plot_and_a_stale_plot_goes(tmp_path):
     again = write_report(RES, tmp_path / "b.md", "cmd")  # results without curves: no section, no stale plot
     assert "curves" not in again and not (tmp_path / "b_curves.png").exists()
     assert "## Accuracy per epoch" not in again["md"].read_text()
+
+
+def _accuracy_only(recipe="ultralytics"):
+    """An accuracy-only result on a dataset YAML: three models, two seeds, per-class AP50, no latency figures."""
+    cfg = {**CFG, "batches": [], "onnx": False, "memory": False, "profile": None, "train_time": False,
+           "accuracy_seeds": [0, 1], "recipe": recipe}  # fmt: skip
+    maps = {"gfdnet-n": (0.30, 0.20), "yolo11n": (0.25, 0.22), "yolo26n": (0.10, 0.12)}
+    rows = {}
+    for name, (m0, m1) in maps.items():
+        runs = [{"seed": s, "map50": 2 * m, "map50_95": m, "wall_s": 600.0, "curve": [m / 2, m]} for s, m in ((0, m0), (1, m1))]
+        rows[name] = {"params": 2e6, "gflops": 6.0, "gflops_thop": 6.0, "gflops_functional": 0.0, "gflops_ultralytics": 6.0,
+                      "functional_ops": {}, "map50": m0 + m1, "map50_95": (m0 + m1) / 2, "acc_runs": runs,
+                      "acc_device": "cpu", "acc_wall_s": 600.0, "ap50_per_class": {"crazing": m0, "scratches": m1}}  # fmt: skip
+    dataset = {"yaml": "datasets/neu-det/data.yaml", "names": ["crazing", "scratches"],
+               "splits": {"train": {"images": 8, "normal": 0, "defective": 8, "boxes": 9},
+                          "val": {"images": 2, "normal": 1, "defective": 1, "boxes": 1}}}  # fmt: skip
+    return {**RES, "config": cfg, "rows": rows, "dataset": dataset, "profile": None, "skipped": {}}
+
+
+def test_accuracy_only_note_names_dataset_and_recipe_and_says_where_gfdnet_n_stands(tmp_path):
+    res = _accuracy_only()
+    md = render_markdown(res, "cmd")
+    assert "## Targets" not in md and "- Latency:" not in md  # nothing was timed
+    assert "`datasets/neu-det/data.yaml`, 2 classes (crazing, scratches)" in md and "val: 2 images (1 normal), 1 boxes" in md
+    assert "Accuracy recipe `ultralytics`, Ultralytics' defaults" in md and "mAP50-95 (ultralytics)" in md
+    standing = md.split("## Where gfdnet-n stands")[1].split("\n\n")[1]
+    assert "| yolo11n | +0.030 | +0.015 | 1 of 2 (0) |" in standing  # ahead on seed 0 only
+    assert "| yolo26n | +0.280 | +0.140 | 2 of 2 (0, 1) |" in standing
+    per_class = md.split("## AP50 per class (mean over seeds, `ultralytics` recipe)")[1]
+    assert "| gfdnet-n | 0.300 | 0.200 |" in per_class
+    assert "0.600 / 0.400 (seeds 0, 1)" in md and "| 10.0 |" in md  # mAP50 per seed; wall minutes
+    paths = write_report(res, tmp_path / "neu.md", "cmd")
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG" and paths["curves"].is_file()
+    assert "`short` recipe" in render_markdown(_accuracy_only("short"), "cmd")
