@@ -45,10 +45,10 @@ def read_pair_list(path: str | Path, root: str | Path) -> list[DeepPCBPair]:
     """Parse a DeepPCB pair list; entries are relative to `root`. File existence is checked at conversion.
 
     Raises:
-        ValueError: An empty list, a malformed line or a pair listed twice, naming the list and line.
+        ValueError: An empty list or a malformed line, naming the list and line.
     """
     path, root = Path(path), Path(root)
-    pairs, seen = [], {}
+    pairs = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         fields = line.split()
         if not fields:
@@ -57,11 +57,8 @@ def read_pair_list(path: str | Path, root: str | Path) -> list[DeepPCBPair]:
             raise ValueError(f"{path}:{n}: malformed pair {line.strip()!r}; expected 'groupX/X/<id>.jpg groupX/X_not/<id>.txt'")
         image = Path(fields[0])
         stem = f"{image.parts[0]}_{image.stem}" if len(image.parts) > 1 else image.stem  # ids may repeat across groups
-        if stem in seen:
-            raise ValueError(f"{path}:{n}: pair {fields[0]!r} is listed twice (first at {seen[stem]})")
-        seen[stem] = f"{path}:{n}"
         base = root / image.with_suffix("")
-        pairs.append(DeepPCBPair(seen[stem], stem, Path(f"{base}_test.jpg"), Path(f"{base}_temp.jpg"), root / fields[1]))
+        pairs.append(DeepPCBPair(f"{path}:{n}", stem, Path(f"{base}_test.jpg"), Path(f"{base}_temp.jpg"), root / fields[1]))
     if not pairs:
         raise ValueError(f"{path}: the pair list is empty; expected lines 'groupX/X/<id>.jpg groupX/X_not/<id>.txt'")
     return pairs
@@ -109,6 +106,15 @@ def _checked_labels(pair: DeepPCBPair, templates: bool) -> list[str]:
     except OSError as e:
         raise ValueError(f"{pair.where}: tested image {pair.tested} cannot be read: {e}") from e
     return [format_label_line(c, box, w, h) for c, box in parse_deeppcb_annotation(pair.annotation, (w, h))]
+
+
+def _check_unique(pairs: dict[str, list[DeepPCBPair]]) -> None:
+    """Refuse a pair listed twice, in one list or in both (a train/val leak), naming both lines."""
+    first: dict[str, str] = {}
+    for p in (p for ps in pairs.values() for p in ps):
+        if p.stem in first:
+            raise ValueError(f"{p.where}: pair {p.stem!r} is listed twice (first at {first[p.stem]})")
+        first[p.stem] = p.where
 
 
 def _assign_splits(pairs: dict[str, list[DeepPCBPair]], val_fraction: float | None, seed: int, max_pairs: int | None):
@@ -169,13 +175,15 @@ def convert_deeppcb(
     if not lists:
         raise FileNotFoundError(f"convert_deeppcb: no pair list ({' or '.join(DEEPPCB_LISTS)}) in {root}; give DeepPCB's PCBData folder")
     pairs = {split: read_pair_list(path, root) for path, split in lists.items()}
+    _check_unique(pairs)
     if len(pairs) == 1 and val_fraction is None:
         val_fraction = 0.2
     used = _assign_splits(pairs, val_fraction, seed, max_pairs)
     labelled = [(split, p, _checked_labels(p, templates)) for split, p in used]  # every check before any write
     out = Path(out).expanduser().absolute()
     splits = sorted({s for s, _ in used}, key=["train", "val"].index)
-    result: dict = {"names": list(DEEPPCB_NAMES), "pairs": {"listed": sum(map(len, pairs.values())), "used": len(used)}, "splits": {}}
+    listed = sum(map(len, pairs.values()))
+    result: dict = {"names": list(DEEPPCB_NAMES), "pairs": {"listed": listed, "used": len(used)}, "splits": {}}
     with staged_dir(out, overwrite=overwrite) as tmp:
         for split in splits:
             stats = {"pairs": 0, "images": 0, "normal": 0, "boxes": 0}
@@ -197,7 +205,7 @@ def convert_deeppcb(
             result["splits"][split] = stats
         comment = (
             "Converted from DeepPCB by gfdnet_ultra.data.deeppcb (scripts/convert_deeppcb.py): "
-            f"{len(used)} of {result['pairs']['listed']} pairs, seed={seed}, "
+            f"{len(used)} of {listed} pairs, seed={seed}, "
             f"{'val_fraction=' + str(val_fraction) if len(pairs) == 1 else 'split by the pair lists'}, templates={templates}"
         )
         write_data_yaml(tmp / "data.yaml", out, DEEPPCB_NAMES, yaml_splits(splits), comment)

@@ -77,6 +77,9 @@ def test_trainval_and_test_lists_define_train_and_val(deeppcb_root, tmp_path):
     assert result["splits"]["val"] == {"pairs": 2, "images": 4, "normal": 2, "boxes": 2}
     with pytest.raises(ValueError, match=r"both trainval\.txt and test\.txt are present and define the split"):
         convert_deeppcb(deeppcb_root, tmp_path / "out2", val_fraction=0.2)
+    (deeppcb_root / "test.txt").write_text(lines[0])
+    with pytest.raises(ValueError, match=r"test\.txt:1: pair 'group10000_10000000' is listed twice \(first at .*trainval\.txt:1\)"):
+        convert_deeppcb(deeppcb_root, tmp_path / "out2")
 
 
 def test_max_pairs_takes_a_seeded_subset_before_splitting(deeppcb_root, tmp_path):
@@ -121,7 +124,7 @@ ANN = "group10000/10000_not/10000001.txt"
         ("trainval.txt", "\n\n", ValueError, r"trainval\.txt: the pair list is empty"),
         ("trainval.txt", "group10000/10000/10000000.jpg\n", ValueError, r"trainval\.txt:1: malformed pair 'group10000/10000/10000000\.jpg'"),
         ("trainval.txt", f"group10000/10000/10000001.jpg {ANN}\ngroup10000/10000/10000001.jpg {ANN}\n", ValueError,
-         r"trainval\.txt:2: pair 'group10000/10000/10000001\.jpg' is listed twice \(first at .*trainval\.txt:1\)"),
+         r"trainval\.txt:2: pair 'group10000_10000001' is listed twice \(first at .*trainval\.txt:1\)"),
         ("trainval.txt", f"group10000/10000/10000001.jpg {ANN}\ngroup10000/10000/10000009.jpg {ANN}\n", FileNotFoundError,
          r"trainval\.txt:2: tested image .*10000009_test\.jpg not found"),
         ("trainval.txt", f"group10000/10000/10000001.jpg {ANN}\ngroup10000/10000/10000002.jpg group10000/10000_not/nope.txt\n",
