@@ -81,12 +81,16 @@ def staged_dir(final: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     publish_dir(tmp, final, overwrite=overwrite)
 
 
-def link_or_copy(src: str | Path, dst: str | Path) -> str:
-    """Place `src` at `dst` as a hard link, else a relative symlink, else a copy; return which ("link", "symlink", "copy")."""
+def link_or_copy(src: str | Path, dst: str | Path, *, copy: bool = False) -> str:
+    """Place `src` at `dst` as a hard link, else a relative symlink, else a copy (always with `copy`, for a folder
+    that outlives its source); return which ("link", "symlink", "copy")."""
     src, dst = Path(src), Path(dst)
     if dst.exists() or dst.is_symlink():
         raise FileExistsError(f"{dst} already exists (two sources with the same file name?); not replacing it with {src}")
     dst.parent.mkdir(parents=True, exist_ok=True)
+    if copy:
+        shutil.copy2(src, dst)
+        return "copy"
     try:
         os.link(src, dst)
         return "link"

@@ -76,3 +76,29 @@ def voc_set(tmp_path):
 @pytest.fixture
 def make_voc_xml():
     return voc_xml
+
+
+DEEPPCB_PAIRS = {  # group -> {id: annotation text}; the first mixes spaces and commas, as DeepPCB's files may
+    "group10000": {"10000000": "10 20 30 60 1\n600,600,640,640,6\n", "10000001": "100 100 150 140 3\n", "10000002": "0 0 40 40 2"},
+    "group20000": {"20000000": "320 320 352 330 4\n\n", "20000001": "5 600 45 635 5\n"},
+}
+
+
+def tiny_deeppcb(root, pairs=DEEPPCB_PAIRS):
+    """A DeepPCB `PCBData` tree: 640x640 `_test`/`_temp` JPEGs, `X_not/<id>.txt` annotations, `trainval.txt`."""
+    lines = []
+    for group, items in pairs.items():
+        g = group.removeprefix("group")
+        for i, (stem, text) in enumerate(items.items()):
+            write_image(root / group / g / f"{stem}_test.jpg", 640, 640, value=10 + 20 * i)
+            write_image(root / group / g / f"{stem}_temp.jpg", 640, 640, value=200 - 20 * i)
+            (root / group / f"{g}_not").mkdir(parents=True, exist_ok=True)
+            (root / group / f"{g}_not" / f"{stem}.txt").write_text(text)
+            lines.append(f"{group}/{g}/{stem}.jpg {group}/{g}_not/{stem}.txt")
+    (root / "trainval.txt").write_text("\n".join(lines))  # DeepPCB's own list has no final newline
+    return root
+
+
+@pytest.fixture
+def deeppcb_root(tmp_path):
+    return tiny_deeppcb(tmp_path / "PCBData")
