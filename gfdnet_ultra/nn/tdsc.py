@@ -82,7 +82,7 @@ class Detect_TDSC(Detect):
     Args:
         nc (int): Number of classes.
         hidc (int | dict | None): Head width, a multiple of 32 (GroupNorm(16) on hidc/2); None uses max(ch) rounded up
-            to one. A dict gives the width as ``hidc`` and the trunk's ablation switches ``norm`` ("gn" | "bn"),
+            to one. A dict gives the width as ``hidc`` and the trunk's ablation switches ``norm`` (one of NORMS),
             ``dcn`` and ``cls_gate`` (bools), e.g. ``{hidc: 64, dcn: false}`` in a YAML (docs/accuracy.md).
         reg_max (int): DFL bins; 1 for the end-to-end (YOLO26-style) variant.
         end2end (bool | None): Add the one-to-one branch (a copy of the head on detached features).
