@@ -11,7 +11,12 @@ from pathlib import Path
 
 __all__ = ("METRICS", "curves_table", "plot_curves", "read_curve")
 
-METRICS = {"map50": "metrics/mAP50(B)", "map50_95": "metrics/mAP50-95(B)", "gate_loss": "train/gate_loss"}
+METRICS = {
+    "map50": "metrics/mAP50(B)",
+    "map50_95": "metrics/mAP50-95(B)",
+    "gate_loss": "train/gate_loss",
+    **{f"{split}_{term}": f"{split}/{term}" for split in ("train", "val") for term in ("box_loss", "cls_loss", "dfl_loss")},
+}
 
 
 def read_curve(run: str | Path, metric: str = "map50_95") -> list[float]:

@@ -17,26 +17,41 @@ from torch import nn
 
 from .deform import ModulatedDeformConv2d
 
-__all__ = ("GN_GROUPS", "ConvGN", "TDSCTrunk", "TaskDecomposition")
+__all__ = ("GN_GROUPS", "NORMS", "ConvGN", "TDSCTrunk", "TaskDecomposition", "head_norm")
 
 GN_GROUPS = 16  # GroupNorm groups everywhere in the head (FCOS/TOOD); hidc/2 must divide by it
+# the head's normalisation: GroupNorm(16) as GFD-Net (2 channels a group at hidc 64), GroupNorm with 8 channels a group
+# as FCOS/TOOD (GN(32) on 256 channels), or BatchNorm as Ultralytics' Detect
+NORMS = ("gn", "gn8", "bn")
+
+
+def head_norm(kind: str, c: int) -> nn.Module:
+    """The head's normalisation layer for ``c`` channels, ``kind`` one of ``NORMS``."""
+    if kind == "gn":
+        return nn.GroupNorm(GN_GROUPS, c)
+    if kind == "gn8":
+        return nn.GroupNorm(max(1, c // 8), c)
+    if kind == "bn":
+        return nn.BatchNorm2d(c)
+    raise ValueError(f"head norm {kind!r} is not one of {NORMS}")
 
 
 class ConvGN(nn.Module):
     """Conv2d (no bias, same padding) + GroupNorm(16) + optional SiLU: (B, c1, H, W) -> (B, c2, H/s, W/s).
 
     Named ``conv``/``gn`` (not ``bn``) on purpose: Ultralytics' ``BaseModel.fuse`` only folds ``Conv`` instances with a
-    ``bn``, and a GroupNorm cannot be folded into a conv.
+    ``bn``, and a GroupNorm cannot be folded into a conv. ``norm="bn"`` (an ablation switch, docs/accuracy.md) puts a
+    BatchNorm in ``gn`` instead.
 
     Examples:
         >>> ConvGN(16, 32, 3)(torch.randn(1, 16, 8, 8)).shape
         torch.Size([1, 32, 8, 8])
     """
 
-    def __init__(self, c1: int, c2: int, k: int = 1, s: int = 1, act: bool = True):
+    def __init__(self, c1: int, c2: int, k: int = 1, s: int = 1, act: bool = True, norm: str = "gn"):
         super().__init__()
         self.conv = nn.Conv2d(c1, c2, k, s, k // 2, bias=False)
-        self.gn = nn.GroupNorm(GN_GROUPS, c2)
+        self.gn = head_norm(norm, c2)
         self.act = nn.SiLU() if act else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,6 +67,7 @@ class TaskDecomposition(nn.Module):
         feat (int): Channels F of one stacked block (and of the output).
         stacked (int): Number of stacked blocks; the input has ``feat * stacked`` channels.
         la_down_rate (int): Reduction of the layer-attention MLP.
+        norm (str): Normalisation of the reduction, one of ``NORMS``.
 
     Examples:
         >>> m = TaskDecomposition(32)
@@ -60,13 +76,13 @@ class TaskDecomposition(nn.Module):
         torch.Size([2, 32, 8, 8])
     """
 
-    def __init__(self, feat: int, stacked: int = 2, la_down_rate: int = 16):
+    def __init__(self, feat: int, stacked: int = 2, la_down_rate: int = 16, norm: str = "gn"):
         super().__init__()
         c = feat * stacked
         self.stacked = stacked
         self.la1 = nn.Conv2d(c, max(c // la_down_rate, 1), 1)
         self.la2 = nn.Conv2d(max(c // la_down_rate, 1), stacked, 1)
-        self.reduction = ConvGN(c, feat, 1)
+        self.reduction = ConvGN(c, feat, 1, norm=norm)
         for m in (self.la1, self.la2):  # TOOD's init
             nn.init.normal_(m.weight, std=1e-3)
             nn.init.zeros_(m.bias)
@@ -91,6 +107,9 @@ class TDSCTrunk(nn.Module):
     Args:
         ch (tuple[int, ...]): Input channels per level.
         hidc (int): Head width, a multiple of 32.
+        norm (str): Normalisation everywhere in the trunk, one of ``NORMS`` (ablation switch; GFD-Net: "gn").
+        dcn (bool): Step 4 as above; False makes it a plain 3x3 conv + norm (ablation switch).
+        cls_gate (bool): Step 5 as above; False passes ``cls`` through ungated (ablation switch).
 
     Examples:
         >>> m = TDSCTrunk((32, 64), 64)
@@ -98,22 +117,27 @@ class TDSCTrunk(nn.Module):
         [torch.Size([1, 32, 8, 8]), torch.Size([1, 32, 4, 4])]
     """
 
-    def __init__(self, ch: tuple[int, ...], hidc: int):
+    def __init__(self, ch: tuple[int, ...], hidc: int, norm: str = "gn", dcn: bool = True, cls_gate: bool = True):
         super().__init__()
         c_ = hidc // 2
-        self.proj = nn.ModuleList(ConvGN(c, hidc, 1) if c != hidc else nn.Identity() for c in ch)
-        self.share_conv = nn.Sequential(ConvGN(hidc, c_, 3), ConvGN(c_, c_, 3))
-        self.td_cls = TaskDecomposition(c_, 2, 16)
-        self.td_reg = TaskDecomposition(c_, 2, 16)
-        self.offset_mask = nn.Conv2d(hidc, 3 * 3 * 3, 3, 1, 1)  # 18 offsets (dy, dx per tap) + 9 masks
-        nn.init.zeros_(self.offset_mask.weight)  # DyHead: start as a plain conv with mask 0.5
-        nn.init.zeros_(self.offset_mask.bias)
-        self.dcn = ModulatedDeformConv2d(c_, c_, 3, bias=False)
-        self.dcn_gn = nn.GroupNorm(GN_GROUPS, c_)
-        self.cls_prob = nn.Sequential(nn.Conv2d(hidc, hidc // 4, 1), nn.ReLU(), nn.Conv2d(hidc // 4, 1, 3, 1, 1))
-        for m in self.cls_prob[::2]:
-            nn.init.normal_(m.weight, std=1e-2)
-            nn.init.zeros_(m.bias)
+        self.proj = nn.ModuleList(ConvGN(c, hidc, 1, norm=norm) if c != hidc else nn.Identity() for c in ch)
+        self.share_conv = nn.Sequential(ConvGN(hidc, c_, 3, norm=norm), ConvGN(c_, c_, 3, norm=norm))
+        self.td_cls = TaskDecomposition(c_, 2, 16, norm)
+        self.td_reg = TaskDecomposition(c_, 2, 16, norm)
+        self.offset_mask = None
+        self.dcn = nn.Conv2d(c_, c_, 3, 1, 1, bias=False)
+        if dcn:
+            self.offset_mask = nn.Conv2d(hidc, 3 * 3 * 3, 3, 1, 1)  # 18 offsets (dy, dx per tap) + 9 masks
+            nn.init.zeros_(self.offset_mask.weight)  # DyHead: start as a plain conv with mask 0.5
+            nn.init.zeros_(self.offset_mask.bias)
+            self.dcn = ModulatedDeformConv2d(c_, c_, 3, bias=False)
+        self.dcn_gn = head_norm(norm, c_)
+        self.cls_prob = None
+        if cls_gate:
+            self.cls_prob = nn.Sequential(nn.Conv2d(hidc, hidc // 4, 1), nn.ReLU(), nn.Conv2d(hidc // 4, 1, 3, 1, 1))
+            for m in self.cls_prob[::2]:
+                nn.init.normal_(m.weight, std=1e-2)
+                nn.init.zeros_(m.bias)
 
     def forward(self, xs: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
         out = []
@@ -122,7 +146,10 @@ class TDSCTrunk(nn.Module):
             feat = torch.cat((f1, self.share_conv[1](f1)), 1)
             g = feat.mean((2, 3), keepdim=True)  # GlobalAveragePool in ONNX
             cls, reg = self.td_cls(feat, g), self.td_reg(feat, g)
-            om = self.offset_mask(feat)
-            reg = self.dcn_gn(self.dcn(reg, om[:, :18], om[:, 18:].sigmoid()))
-            out.append((reg, cls * self.cls_prob(feat).sigmoid()))
+            if self.offset_mask is None:
+                reg = self.dcn_gn(self.dcn(reg))
+            else:
+                om = self.offset_mask(feat)
+                reg = self.dcn_gn(self.dcn(reg, om[:, :18], om[:, 18:].sigmoid()))
+            out.append((reg, cls if self.cls_prob is None else cls * self.cls_prob(feat).sigmoid()))
         return out

@@ -26,9 +26,26 @@ from torch import nn
 from ultralytics.nn.modules import Detect
 
 from .deform import ModulatedDeformConv2d
-from .task_align import GN_GROUPS, TDSCTrunk
+from .task_align import GN_GROUPS, NORMS, TDSCTrunk
 
 __all__ = ("BoxPredictor", "Detect_TDSC")
+
+TRUNK_SWITCHES = {"norm": "gn", "dcn": True, "cls_gate": True}  # ablation switches of TDSCTrunk and their defaults
+
+
+def _head_options(hidc: int | dict | None) -> tuple[int | None, dict]:
+    """Split the YAML's second head argument into (hidc, trunk switches): an int/None, or a dict such as
+    ``{hidc: 64, norm: bn, dcn: false}`` (the parser appends reg_max, end2end and ch after it, so the ablation
+    switches travel in this one slot)."""
+    if not isinstance(hidc, dict):
+        return hidc, dict(TRUNK_SWITCHES)
+    opts = dict(hidc)
+    unknown = set(opts) - {"hidc", *TRUNK_SWITCHES}
+    if unknown:
+        raise ValueError(f"Detect_TDSC: unknown option(s) {sorted(unknown)}; use hidc, {', '.join(TRUNK_SWITCHES)}")
+    if opts.get("norm", "gn") not in NORMS:
+        raise ValueError(f"Detect_TDSC: norm={opts['norm']!r} is not one of {NORMS}")
+    return opts.pop("hidc", None), {**TRUNK_SWITCHES, **opts}
 
 
 class BoxPredictor(nn.Module):
@@ -64,7 +81,9 @@ class Detect_TDSC(Detect):
 
     Args:
         nc (int): Number of classes.
-        hidc (int | None): Head width, a multiple of 32 (GroupNorm(16) on hidc/2); None uses max(ch) rounded up to one.
+        hidc (int | dict | None): Head width, a multiple of 32 (GroupNorm(16) on hidc/2); None uses max(ch) rounded up
+            to one. A dict gives the width as ``hidc`` and the trunk's ablation switches ``norm`` (one of NORMS),
+            ``dcn`` and ``cls_gate`` (bools), e.g. ``{hidc: 64, dcn: false}`` in a YAML (docs/accuracy.md).
         reg_max (int): DFL bins; 1 for the end-to-end (YOLO26-style) variant.
         end2end (bool | None): Add the one-to-one branch (a copy of the head on detached features).
         ch (tuple[int, ...]): Input channels per level, filled in by the parser.
@@ -79,7 +98,7 @@ class Detect_TDSC(Detect):
     def __init__(
         self,
         nc: int = 80,
-        hidc: int | None = None,
+        hidc: int | dict | None = None,
         reg_max: int = 16,
         end2end: bool | None = False,
         ch: tuple[int, ...] | list[int] = (),
@@ -87,6 +106,7 @@ class Detect_TDSC(Detect):
         ch = tuple(int(c) for c in ch)
         if not ch:
             raise ValueError("Detect_TDSC: ch (input channels per level) is empty; pass e.g. ch=(64, 64, 64)")
+        hidc, switches = _head_options(hidc)
         step = 2 * GN_GROUPS
         hidc = step * math.ceil(max(ch) / step) if hidc is None else int(hidc)
         if hidc < step or hidc % step:
@@ -97,7 +117,7 @@ class Detect_TDSC(Detect):
         super().__init__(nc, reg_max, False, ch)  # Detect's attributes; its default towers are replaced below
         self.hidc = hidc
         c_ = hidc // 2
-        self.trunk = TDSCTrunk(ch, hidc)
+        self.trunk = TDSCTrunk(ch, hidc, **switches)
         self.cv2 = nn.ModuleList(nn.Sequential(BoxPredictor(c_, 4 * reg_max)) for _ in ch)
         self.cv3 = nn.ModuleList(nn.Sequential(nn.Conv2d(c_, nc, 1)) for _ in ch)
         if end2end:

@@ -22,6 +22,7 @@ def _run(folder, values):
 def test_curves_are_read_per_metric_and_tabulated_at_epochs(tmp_path):
     a = _run(tmp_path / "a", [0.1, 0.3, 0.2])
     assert read_curve(a) == [0.1, 0.3, 0.2] and read_curve(a / "results.csv", "map50") == [0.2, 0.6, 0.4]
+    assert read_curve(a, "train_box_loss") == [1.0, 1.0, 1.0]  # loss terms per epoch (docs/accuracy.md's diagnosis)
     table = curves_table({"a": read_curve(a), "b": [0.5]}, at=(1, 3))
     assert table[0] == "| run | epochs | epoch 1 | epoch 3 | last | best |"
     assert table[2:] == ["| a | 3 | 0.100 | 0.200 | 0.200 | 0.300 |", "| b | 1 | 0.500 | — | 0.500 | 0.500 |"]

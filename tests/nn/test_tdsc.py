@@ -204,3 +204,45 @@ def test_head_survives_pickling():
     m.eval()
     m2 = pickle.loads(pickle.dumps(m))
     assert torch.equal(m(x)[0], m2(x)[0]) and hasattr(m2, "one2one_trunk")
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [{"norm": "bn"}, {"norm": "gn8"}, {"dcn": False}, {"cls_gate": False}, {"norm": "bn", "dcn": 0, "cls_gate": 0}],
+)
+def test_ablation_switches_keep_the_detect_contract_and_train_every_parameter(opts):
+    torch.manual_seed(0)
+    ch = (32, 64, 128)
+    m = Detect_TDSC(8, {"hidc": 64, **opts}, ch=ch)
+    m.stride = STRIDES.clone()
+    m.bias_init()
+    t = m.trunk
+    assert (t.offset_mask is None) == (not opts.get("dcn", True))
+    assert (t.cls_prob is None) == (not opts.get("cls_gate", True))
+    assert isinstance(t.dcn_gn, nn.BatchNorm2d if opts.get("norm") == "bn" else nn.GroupNorm)
+    out = m(_levels(ch))
+    (out["boxes"].square().mean() + out["scores"].sigmoid().mean()).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.parameters() if p.requires_grad)
+    m.eval()
+    assert m(_levels(ch))[0].shape == (2, 12, 84)
+
+
+def test_dcn_alignment_is_the_plain_conv_at_initialisation():
+    """Zero offsets and mask 0.5: the DCNv2 is the plain 3x3 conv times 0.5 (which the GroupNorm after it undoes)."""
+    torch.manual_seed(0)
+    aligned = Detect_TDSC(8, 64, ch=(64, 64, 64))
+    plain = Detect_TDSC(8, {"hidc": 64, "dcn": False}, ch=(64, 64, 64))
+    plain.load_state_dict({k: v for k, v in aligned.state_dict().items() if "offset_mask" not in k})
+    aligned.trunk.dcn_gn = plain.trunk.dcn_gn = nn.Identity()  # compare before the norm: exact, no eps effects
+    x = _levels()
+    for (ra, ca), (rp, cp) in zip(aligned.trunk(x), plain.trunk(x)):
+        assert torch.allclose(ra, rp / 2, atol=1e-5) and torch.equal(ca, cp)
+
+
+@pytest.mark.parametrize(
+    "opts, msg",
+    [({"hidc": 64, "norm": "ln"}, "norm='ln'"), ({"hidc": 64, "gate": False}, r"unknown option\(s\) \['gate'\]")],
+)
+def test_rejects_bad_head_options(opts, msg):
+    with pytest.raises(ValueError, match=msg):
+        Detect_TDSC(8, opts, ch=(64, 64, 64))
