@@ -36,7 +36,9 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
 
-    import gfdnet_ultra  # noqa: F401  (registers the gate)
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()
     from gfdnet_ultra.bench.curves import read_curve
     from gfdnet_ultra.data.synthetic import SHORT_RECIPE, synthetic_dataset
     from gfdnet_ultra.integration.gate_val import pick_gate_threshold

@@ -41,7 +41,9 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(2)
 
-    import gfdnet_ultra  # noqa: F401
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()
     from ultralytics import YOLO
 
     data_yaml = Path(a.data).resolve()

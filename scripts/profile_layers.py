@@ -32,7 +32,9 @@ __all__ = ("build", "onnx_latency", "onnx_profile", "profile_layers", "profile_o
 
 def build(cfg: str, imgsz: int = 640) -> torch.nn.Module:
     """Build a model from a YAML name, eval, fused, gradients off; returns the ``DetectionModel``."""
-    import gfdnet_ultra  # noqa: F401  registers the GFD-Net layers
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()
     from ultralytics import YOLO
 
     model = YOLO(cfg).model.eval()
@@ -96,7 +98,9 @@ def _onnx_sessions(cfgs: list[str], imgsz: int, threads: int, profile_dir: Path 
     ``profile_dir``, sessions write onnxruntime's profile there."""
     import onnxruntime as ort
 
-    import gfdnet_ultra  # noqa: F401
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()
     from ultralytics import YOLO
 
     sessions = {}
@@ -153,7 +157,9 @@ def train_step_latency(cfgs: list[str], imgsz: int = 160, batch: int = 16, reps:
     """
     from ultralytics.nn.tasks import DetectionModel
 
-    import gfdnet_ultra  # noqa: F401
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()
     from gfdnet_ultra.bench.latency import interleave
 
     torch.set_num_threads(threads)

@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-import gfdnet_ultra  # noqa: F401
+import gfdnet_ultra
+
+gfdnet_ultra.register()
 
 
 def test_stock_detection_model_keeps_its_own_criterion():
