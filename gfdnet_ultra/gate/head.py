@@ -16,10 +16,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..on_load import RegisterOnLoad
+
 __all__ = ("DefectGate", "find_gate")
 
 
-class DefectGate(nn.Module):
+class DefectGate(RegisterOnLoad, nn.Module):
     """Pass-through gate: (B, c1, H, W) -> the same tensor; `self.logits` (B,) holds the defect logit of each image.
 
     Args:

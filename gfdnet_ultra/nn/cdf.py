@@ -18,6 +18,7 @@ from ultralytics.nn.modules import C2f
 
 from .fusion import fold_bn_after_conv
 from .graph_conv import DynamicMRConv4d
+from ..on_load import RegisterOnLoad
 
 __all__ = ("CDF", "DMF", "ConditionalPositionEncoding", "DynamicGraphConvBlock", "Grapher")
 
@@ -118,7 +119,7 @@ class DynamicGraphConvBlock(nn.Module):
 DMF = DynamicGraphConvBlock  # the figure's name for the block
 
 
-class CDF(C2f):
+class CDF(RegisterOnLoad, C2f):
     """C2f with ``n`` DMF blocks: cv1 -> split -> DMF x n -> concat -> cv2, (B, c1, H, W) -> (B, c2, H, W).
 
     A ``C2f`` subclass, so the Ultralytics exporter installs ``forward_split`` on it; both forwards are defined here.

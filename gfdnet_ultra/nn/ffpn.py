@@ -26,6 +26,7 @@ from torch import nn
 from ultralytics.nn.modules import Conv
 
 from .freq import AADown, AdaptiveHighPass, AdaptiveLowPass
+from ..on_load import RegisterOnLoad
 
 __all__ = ("DCF", "FIF", "UADF")
 
@@ -101,7 +102,7 @@ class FreqAlign(nn.Module):
         return [self.highpass(t, g)] + [lp(u, g, s2) for lp, u, s2 in zip(self.lowpass, ups, up2)], g
 
 
-class FIF(nn.Module):
+class FIF(RegisterOnLoad, nn.Module):
     """Frequency-aware integration of several scales at the first input's resolution: (B, c2, H, W).
 
     ``FIF_top <- [P3, P4, P5]`` gives P3; ``FIF_mid <- [P4, P5, PSA(P5)]`` gives P4. Aligned with FreqAlign, then
@@ -129,7 +130,7 @@ class FIF(nn.Module):
         return self.fuse(torch.cat(self.align(xs)[0], 1))
 
 
-class UADF(nn.Module):
+class UADF(RegisterOnLoad, nn.Module):
     """Up-sampling adaptive fusion of [fine, coarse] at the fine resolution: (B, c2, H, W).
 
     ALPF on the up-sampled coarse feature, AHPF on the fine one, then per-pixel softmax weights (AdaptiveSum).
@@ -156,7 +157,7 @@ class UADF(nn.Module):
         return self.fuse(*self.align(xs))
 
 
-class DCF(nn.Module):
+class DCF(RegisterOnLoad, nn.Module):
     """Down-sampling fusion at the last input's resolution: (B, c2, H, W).
 
     The first ``n_high`` inputs (at 2H x 2W) go through AADown (binomial blur, then a stride-2 3x3 Conv), the others
