@@ -16,6 +16,9 @@ as before, `tests/integration/test_gate_hooks.py`):
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 from . import patches
 
 __all__ = ("ENGINES_MODULE", "GATE_ARGS", "TRAIN_ARGS", "gate_loss_options", "install", "install_engines",
@@ -100,12 +103,25 @@ def _gated_task_map(task_map: property) -> property:
     return property(gated_task_map, doc=task_map.__doc__)
 
 
-def install_engines() -> None:
-    """Give YOLO's detect task the gated engines; needs `ENGINES_MODULE` fully imported (registry checks)."""
-    import importlib
+def _ultralytics_importing() -> bool:
+    """Whether an Ultralytics module is still executing (the autoload hook runs in the middle of such imports)."""
+    return any(
+        getattr(getattr(m, "__spec__", None), "_initializing", False)
+        for name, m in list(sys.modules.items())
+        if name.startswith("ultralytics.")
+    )
 
-    YOLO = importlib.import_module(ENGINES_MODULE).YOLO
+
+def install_engines() -> bool:
+    """Give YOLO's detect task the gated engines; False while YOLO's module cannot be imported yet (autoload hook)."""
+    module = sys.modules.get(ENGINES_MODULE)
+    if module is None and not _ultralytics_importing():
+        module = importlib.import_module(ENGINES_MODULE)
+    YOLO = getattr(module, "YOLO", None)
+    if YOLO is None:
+        return False  # the hook calls register() again once YOLO's module has executed
     patches.replace(YOLO, "task_map", _gated_task_map)
+    return True
 
 
 def install() -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import sys
 import warnings
 from dataclasses import dataclass
 
@@ -142,12 +141,6 @@ def self_test() -> None:
         ) from e
 
 
-def _loaded(name: str) -> bool:
-    """Whether module `name` has finished executing (the autoload hook runs while some are still importing)."""
-    spec = getattr(sys.modules.get(name), "__spec__", None)
-    return spec is not None and not getattr(spec, "_initializing", False)
-
-
 def _install() -> bool:
     """Install every adapter whose Ultralytics module is loaded; True once all are (see `register`)."""
     import torch
@@ -166,10 +159,7 @@ def _install() -> bool:
     if not _state["tested"]:
         self_test()
         _state["tested"] = True
-    if not _loaded(gate_hooks.ENGINES_MODULE):
-        return False  # still importing (autoload hook): the hook calls again once it has executed
-    gate_hooks.install_engines()
-    return True
+    return gate_hooks.install_engines()
 
 
 def register() -> None:

@@ -83,3 +83,26 @@ def test_loading_a_checkpoint_with_our_layers_registers(gfdnet_pt, fresh_python)
     proc = fresh_python(code, GFDNET_AUTOLOAD="0")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split()[-3:] == ["False", "True", "GAstage"]
+
+
+def test_the_table_of_replaced_functions_lists_exactly_what_registration_replaces():
+    import re
+    import types
+
+    import gfdnet_ultra
+    from gfdnet_ultra import integration
+    from gfdnet_ultra.integration import patches
+
+    gfdnet_ultra.register()
+    listed = set(re.findall(r"^\| `([\w.]+)` \|", integration.__doc__, re.M))
+    replaced = set()
+    for owner, key in patches.applied():
+        if isinstance(owner, type):
+            name = f"{owner.__module__}.{owner.__qualname__}.{key}"
+        elif isinstance(owner, types.ModuleType):
+            name = f"{owner.__name__}.{key}"
+        else:
+            continue  # list, set, dict or config entries: additions, named in the paragraph below the table
+        if callable(patches.original(owner, key)) or isinstance(patches.original(owner, key), property):
+            replaced.add(name)
+    assert listed == replaced
