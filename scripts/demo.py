@@ -35,7 +35,7 @@ def main(argv: list[str]) -> dict[str, Path]:
     from ultralytics import YOLO
 
     from gfdnet_ultra.data.synthetic import SHORT_RECIPE, make_synthetic_dataset
-    from gfdnet_ultra.integration.gate_val import pick_gate_threshold
+    from gfdnet_ultra.gate import pick_gate_threshold
 
     out = Path(args["out"]).resolve()
     data_root = out / "data"

@@ -41,7 +41,7 @@ def main() -> None:
     gfdnet_ultra.register()
     from gfdnet_ultra.bench.curves import read_curve
     from gfdnet_ultra.data.synthetic import SHORT_RECIPE, synthetic_dataset
-    from gfdnet_ultra.integration.gate_val import pick_gate_threshold
+    from gfdnet_ultra.gate import pick_gate_threshold
     from ultralytics import YOLO
 
     a.epochs, a.imgsz = a.epochs or SHORT_RECIPE["epochs"], a.imgsz or SHORT_RECIPE["imgsz"]

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the Ultralytics CLI entry point with our layers registered."""
     from ultralytics.cfg import entrypoint
 
-    from .errors import user_error_message
+    from ..errors import user_error_message
     from .registry import register_or_warn
 
     register_or_warn()  # before any YAML is parsed; on failure `gfdnet` still runs stock `yolo`

@@ -8,7 +8,7 @@ as before, `tests/integration/test_gate_hooks.py`):
 - a trainer callback sets GateLoss.epoch = trainer.epoch at each epoch start (also right after a resume);
 - the opt-in train argument `bn_recalib=N` (any model, default off) and its epoch-end callback
   (`integration/bn_recalib.py`): BatchNorm statistics recomputed before validation, for short from-scratch runs;
-- an exporter callback writes the two gated ONNX graphs after `format=onnx` on a gated model (gate_export.py);
+- an exporter callback writes the two gated ONNX graphs after `format=onnx` on a gated model (`on_export_end`, gate/export.py);
 - `YOLO.task_map` gives the detect task GatedDetectionPredictor / GatedDetectionValidator, which are the stock classes
   unless gating applies (`install_engines`, once the YOLO class's module has executed);
 - the train argument `exact_resume` (integration/checkpoints.py) is declared here with the others.
@@ -21,34 +21,11 @@ import sys
 
 from . import patches
 
-__all__ = ("ENGINES_MODULE", "GATE_ARGS", "TRAIN_ARGS", "gate_loss_options", "install", "install_engines",
-           "sync_gate_epoch")
+__all__ = ("ENGINES_MODULE", "GATE_ARGS", "TRAIN_ARGS", "install", "install_engines", "on_export_end", "sync_gate_epoch")
 
 GATE_ARGS = ("threshold", "gate_classifier", "gate_schedule", "gate_det_on_defective_only", "gate_balance")
 TRAIN_ARGS = (*GATE_ARGS, "bn_recalib", "exact_resume")  # our arguments, None (off or automatic) by default
 ENGINES_MODULE = "ultralytics.models.yolo.model"
-
-
-def _get(obj, key: str):
-    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-
-
-def _flag(args, yaml: dict, key: str, default: bool) -> bool:
-    value = _get(args, key)
-    value = yaml.get(key, default) if value is None else value
-    return value.lower() in ("1", "true", "yes") if isinstance(value, str) else bool(value)
-
-
-def gate_loss_options(model) -> dict:
-    """GateLoss options of a model: train arguments win over the model YAML keys, which win over the defaults."""
-    args, yaml = getattr(model, "args", None) or {}, getattr(model, "yaml", None) or {}
-    schedule = _get(args, "gate_schedule") or yaml.get("gate_schedule") or "const"
-    return {
-        "schedule": schedule,
-        "constants": yaml.get("gate_constants") or {},
-        "det_on_defective_only": _flag(args, yaml, "gate_det_on_defective_only", True),  # measured best, docs/gate.md
-        "balance": _flag(args, yaml, "gate_balance", True),
-    }
 
 
 def sync_gate_epoch(trainer) -> None:
@@ -79,7 +56,7 @@ def _install_args() -> None:
 def _init_criterion(original, model):
     """DetectionModel.init_criterion: the model's own criterion, wrapped in GateLoss when the model has a DefectGate."""
     from ..gate.head import find_gate
-    from ..gate.loss import GateLoss
+    from ..gate.loss import GateLoss, gate_loss_options
 
     det = original(model)
     try:
@@ -112,6 +89,24 @@ def _ultralytics_importing() -> bool:
     )
 
 
+def on_export_end(exporter) -> None:
+    """Exporter callback: after an ONNX export of a gated model, also write its two gated graphs (gate/export.py)."""
+    from pathlib import Path
+
+    from ..gate.export import export_gated_onnx
+    from ..gate.head import find_gate
+
+    model = getattr(exporter, "model", None)
+    if getattr(exporter.args, "format", None) != "onnx" or model is None:
+        return
+    try:
+        find_gate(model)
+    except ValueError:
+        return
+    file = Path(exporter.file).with_suffix(".onnx")
+    export_gated_onnx(model, file, tuple(exporter.imgsz), opset=exporter.args.opset or 17)
+
+
 def install_engines() -> bool:
     """Give YOLO's detect task the gated engines; False while YOLO's module cannot be imported yet (autoload hook)."""
     module = sys.modules.get(ENGINES_MODULE)
@@ -130,7 +125,6 @@ def install() -> None:
     from ultralytics.utils.callbacks.base import default_callbacks
 
     from .bn_recalib import on_train_epoch_end
-    from .gate_export import on_export_end
 
     _install_args()
     patches.wrap(DetectionModel, "init_criterion", _init_criterion)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import gfdnet_ultra
-from gfdnet_ultra.integration.gate_model import GatedDetector, gated_model_from_args
+from gfdnet_ultra.gate.detector import GatedDetector, gated_model_from_args
 
 from ..gate.conftest import force_gate
 
