@@ -77,5 +77,5 @@ def find_gate(model: nn.Module) -> tuple[int, DefectGate]:
                 return i, m
     raise ValueError(
         f"{type(model).__name__} has no DefectGate layer, so it cannot gate itself; build it from a gated YAML "
-        "(e.g. yolo11-gated-n.yaml) or attach a two-model classifier (classifier=path/to/normal-defective-cls.pt)"
+        "(e.g. yolo11-gated-n.yaml) or attach a two-model classifier (gate_classifier=path/to/normal-defective-cls.pt)"
     )
