@@ -128,10 +128,10 @@ class CDF(RegisterOnLoad, C2f):
         c1 (int): Input channels, filled in by the YAML parser.
         c2 (int): Output channels, width-scaled by the YAML parser.
         n (int): Number of DMF blocks, depth-scaled and inserted by the YAML parser.
-        k (int): Smallest shift step of the graph conv (GreedyViG's K).
         shortcut (bool): Accepted for C2f's argument order; unused (DMF blocks always have residuals).
         g (int): Accepted for C2f's argument order; unused.
         e (float): Hidden width ratio, ``c = int(c2 * e)``.
+        k (int): Smallest shift step of the graph conv (GreedyViG's K); after C2f's own arguments.
         max_shifts (int): Most non-zero shifts per axis of the graph conv.
 
     Examples:
@@ -145,10 +145,10 @@ class CDF(RegisterOnLoad, C2f):
         c1: int,
         c2: int,
         n: int = 1,
-        k: int = 2,
         shortcut: bool = False,
         g: int = 1,
         e: float = 0.5,
+        k: int = 2,
         max_shifts: int = 20,
     ):
         if n < 1:
