@@ -44,14 +44,14 @@ def test_sweep_table_gives_defectnet_model_from_beta():
     assert "| 1.00 | 10.00 | 5.00 | 0.500 | 0.500 | 1.00 |" in table.splitlines()
 
 
-@pytest.mark.slow  # one tiny training per variant (2), then threshold picking and six validations, at 32 px
+@pytest.mark.slow  # one tiny training per variant (2), then threshold picking and six validations, at 64 px
 def test_gate_benchmark_and_sweep_run_end_to_end_at_toy_size(tmp_path):
-    results = gate_benchmark(tmp_path / "bench", epochs=1, imgsz=32, n_train=8, n_val=8, threads=1)
+    results = gate_benchmark(tmp_path / "bench", epochs=1, imgsz=64, n_train=8, n_val=8, threads=1)
     assert set(results["runs"]) == {"all_images", "defective_only"}
     table = benchmark_table(results)
     assert len(table.splitlines()) == 2 + 2 * 3
     assert all(results["runs"][v]["ungated"]["skip_rate"] == 0 for v in results["runs"])
     sweep = normal_share_sweep(tmp_path / "bench" / "all_images" / "weights" / "last.pt",
-                               tmp_path / "bench" / "data" / "data.yaml", tmp_path / "sweep", imgsz=32, n=2, steps=2)
+                               tmp_path / "bench" / "data" / "data.yaml", tmp_path / "sweep", imgsz=64, n=2, steps=2)
     assert [r["normal_proportion"] for r in sweep["rows"]] == [0.0, 1.0]
     assert all(r["ungated"]["skip_rate"] == 0 for r in sweep["rows"])
