@@ -117,11 +117,13 @@ def _compile_plugin_parser(original: FunctionType, namespace: dict, file: str, v
     return local[original.__name__]
 
 
-def _layer_names(d: dict) -> list[str]:
-    """The layer names of a model dict that parse_model looks up in its globals (not `nn.*`, `torchvision.ops.*`)."""
-    rows = (d.get("backbone") or []) + (d.get("head") or [])
-    names = (r[2] for r in rows if isinstance(r, (list, tuple)) and len(r) > 2 and isinstance(r[2], str))
-    return [m for m in names if not m.startswith(("nn.", "torchvision.ops."))]
+def _rows(d: dict) -> list:
+    return (d.get("backbone") or []) + (d.get("head") or [])
+
+
+def _looked_up(m) -> bool:
+    """Whether parse_model looks layer name `m` up in its globals (not `nn.*`, `torchvision.ops.*`)."""
+    return isinstance(m, str) and not m.startswith(("nn.", "torchvision.ops."))
 
 
 def uses_plugin_layers(d: dict) -> bool:
@@ -129,7 +131,8 @@ def uses_plugin_layers(d: dict) -> bool:
     import ultralytics.nn.tasks as tasks
 
     namespace, plugin = vars(tasks), set().union(*PLUGIN_SETS.values())
-    return any(m not in namespace or (isinstance(namespace[m], type) and namespace[m] in plugin) for m in _layer_names(d))
+    names = [row[2] for row in _rows(d) if _looked_up(row[2])]
+    return any(m not in namespace or (isinstance(namespace[m], type) and namespace[m] in plugin) for m in names)
 
 
 def _failing_row(tb: TracebackType | None, codes: tuple[CodeType, ...]) -> dict | None:
@@ -139,6 +142,15 @@ def _failing_row(tb: TracebackType | None, codes: tuple[CodeType, ...]) -> dict 
             return tb.tb_frame.f_locals
         tb = tb.tb_next
     return None
+
+
+def _row_error(d: dict, i: int, layer, f, args, e: BaseException) -> ValueError:
+    """ValueError naming the YAML row that could not be built, its layer, `from` and arguments."""
+    hint = f"; `from` must name earlier rows: -1, or indices 0..{i - 1}" if isinstance(e, IndexError) else ""
+    return ValueError(
+        f"{d.get('yaml_file', 'model YAML')}: row {i} ({layer}, from {f}, args {args}) could not be built: "
+        f"{type(e).__name__}: {e}{hint}"
+    )
 
 
 def _dispatch(original: Callable, plugin: Callable, resolve: Callable[[dict, str], type]) -> Callable:
@@ -152,8 +164,12 @@ def _dispatch(original: Callable, plugin: Callable, resolve: Callable[[dict, str
         parse = original
         if uses_plugin_layers(d):
             parse = plugin
-            for m in _layer_names(d):
-                resolve(vars(tasks), m)  # an unknown name fails listing the plugin layers
+            for i, (f, _, m, args) in enumerate(_rows(d)):
+                if _looked_up(m):
+                    try:
+                        resolve(vars(tasks), m)  # an unknown name fails listing the plugin layers
+                    except ValueError as e:
+                        raise _row_error(d, i, m, f, args, e) from None
         try:
             return parse(d, ch, verbose)
         except (TypeError, ValueError, IndexError, KeyError, AssertionError, RuntimeError) as e:
@@ -161,15 +177,7 @@ def _dispatch(original: Callable, plugin: Callable, resolve: Callable[[dict, str
             if row is None:
                 raise
             layer = getattr(row.get("m"), "__name__", row.get("m"))
-            hint = (
-                f"; `from` must name earlier rows: -1, or indices 0..{row['i'] - 1}"
-                if isinstance(e, IndexError)
-                else ""
-            )
-            raise ValueError(
-                f"{d.get('yaml_file', 'model YAML')}: row {row['i']} ({layer}, from {row.get('f')}, "
-                f"args {row.get('args')}) could not be built: {type(e).__name__}: {e}{hint}"
-            ) from e
+            raise _row_error(d, row["i"], layer, row.get("f"), row.get("args"), e) from e
 
     return parse_model
 
