@@ -1,14 +1,13 @@
 """Register gfdnet_ultra as soon as Ultralytics' model module is imported, so plain `yolo` reads our YAMLs.
 
 Ultralytics has no plugin entry point. The installed `gfdnet_ultra-autoload.pth` (run by Python's `site` at start-up)
-imports this module, which asks `after_import` to import `gfdnet_ultra` (whose import calls `register()`) right after
-`ultralytics.cfg` (so `yolo` accepts our arguments such as `threshold=`) or `ultralytics.nn.tasks` (for code that loads
-models without the CLI) has executed, whichever comes first. It lives outside the package because importing anything inside `gfdnet_ultra`
-would import Ultralytics at every Python start-up; this module imports only the standard library. Set
-`GFDNET_AUTOLOAD=0` to turn it off.
-
-`after_import` is also what registration uses for hooks on Ultralytics modules that are still being imported when
-`register()` runs (it runs in the middle of `ultralytics.engine.model`'s import when triggered from here).
+imports this module, which asks `after_import` to call `gfdnet_ultra`'s `register_or_warn()` right after
+`ultralytics.cfg` (so `yolo` accepts our arguments such as `threshold=`), `ultralytics.nn.tasks` (for code that loads
+models without the CLI) and `ultralytics.models.yolo.model` (the YOLO class, still being imported when the first two
+finish) have executed. Registration installs what it can at each call and completes at the last; if it fails it
+undoes everything and warns once, so `import ultralytics` never fails because of us. This module lives outside the
+package and imports only the standard library, so Python start-up imports neither Ultralytics nor gfdnet_ultra, and
+the package never imports it back. Set `GFDNET_AUTOLOAD=0` to turn it off.
 """
 
 from __future__ import annotations
@@ -18,14 +17,16 @@ import importlib.abc
 import importlib.util
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from types import ModuleType
 
 __all__ = ("ENV_SWITCH", "TARGETS", "after_import", "enable")
 
 ENV_SWITCH = "GFDNET_AUTOLOAD"
-TARGETS = ("ultralytics.cfg", "ultralytics.nn.tasks")
+TARGETS = ("ultralytics.cfg", "ultralytics.nn.tasks", "ultralytics.models.yolo.model")
 _pending: dict[str, list[Callable[[ModuleType], None]]] = {}
+_broken: list[Exception] = []  # set when gfdnet_ultra cannot even be imported: warn once, then stay out of the way
 
 
 def _loaded(name: str) -> ModuleType | None:
@@ -68,7 +69,16 @@ def after_import(name: str, callback: Callable[[ModuleType], None]) -> None:
 
 
 def _register(_module: ModuleType) -> None:
-    importlib.import_module("gfdnet_ultra")
+    if _broken:
+        return
+    try:
+        registry = importlib.import_module("gfdnet_ultra.integration.registry")
+    except Exception as e:  # a broken install of ours must not take Ultralytics down
+        _broken.append(e)
+        warnings.warn(f"gfdnet_ultra is not active, stock Ultralytics runs unchanged: importing it failed ({e!r}). "
+                      f"Fix: reinstall gfdnet-ultra, or set {ENV_SWITCH}=0", RuntimeWarning, stacklevel=2)
+        return
+    registry.register_or_warn()
 
 
 def enable() -> None:

@@ -29,11 +29,13 @@ def parse_args(argv: list[str]) -> dict:
 def main(argv: list[str]) -> dict[str, Path]:
     """Run the demo and return the artefact paths."""
     args = parse_args(argv)
-    import gfdnet_ultra  # noqa: F401  (registers the layers)
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()
     from ultralytics import YOLO
 
     from gfdnet_ultra.data.synthetic import SHORT_RECIPE, make_synthetic_dataset
-    from gfdnet_ultra.integration.gate_val import pick_gate_threshold
+    from gfdnet_ultra.gate import pick_gate_threshold
 
     out = Path(args["out"]).resolve()
     data_root = out / "data"

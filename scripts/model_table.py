@@ -81,7 +81,9 @@ def main(argv: list[str]) -> Path:
         if key not in args:
             raise SystemExit(f"model_table: unknown argument {item!r}; use out= or imgsz=")
         args[key] = value
-    import gfdnet_ultra  # noqa: F401  (registers the layers)
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()
     from gfdnet_ultra.integration.model_files import available_models
 
     torch.set_num_threads(2)

@@ -1,8 +1,9 @@
 """Per-layer CPU latency of GFD-Net against YOLO11n, measured side by side in one process (interleaved repetitions).
 
 Every model is built from its YAML, put in eval mode, fused (``model.fuse()``, which also runs our layers' ``fuse()``)
-and run under ``torch.inference_mode`` at batch 1; each repetition runs every model once, in turn, so load on a shared
-machine hits all of them alike. Per-layer times come from forward hooks on the top-level layers of ``model.model``.
+and run under ``torch.inference_mode`` at batch 1. Per-layer times come from the package's one per-layer profiler,
+``gfdnet_ultra.bench.layer_profile`` (a clock around each top-level layer of ``model.model``); the ONNX and training-step
+timings interleave the models (each repetition runs every model once, in turn, so load hits all of them alike).
 With ``--onnx`` the models are also exported (``YOLO(...).export(format="onnx")``) and timed in onnxruntime;
 ``--onnx-profile`` prints onnxruntime's own per-node profile (kernel time by op type and by top-level layer) instead;
 ``--train-step`` times a training step (forward and backward, train mode, sum of squared outputs as the loss) instead.
@@ -21,7 +22,6 @@ import json
 import re
 import statistics
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -32,7 +32,9 @@ __all__ = ("build", "onnx_latency", "onnx_profile", "profile_layers", "profile_o
 
 def build(cfg: str, imgsz: int = 640) -> torch.nn.Module:
     """Build a model from a YAML name, eval, fused, gradients off; returns the ``DetectionModel``."""
-    import gfdnet_ultra  # noqa: F401  registers the GFD-Net layers
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()
     from ultralytics import YOLO
 
     model = YOLO(cfg).model.eval()
@@ -44,51 +46,18 @@ def build(cfg: str, imgsz: int = 640) -> torch.nn.Module:
     return model
 
 
-def _hooks(model: torch.nn.Module, acc: dict[str, list[float]]) -> list:
-    handles = []
-    for i, layer in enumerate(model.model):
-        name = f"{i:>2} {type(layer).__name__}"
-        acc.setdefault(name, [])
-        start: list[float] = []
-        handles.append(layer.register_forward_pre_hook(lambda m, a, s=start: s.append(time.perf_counter())))
-        handles.append(
-            layer.register_forward_hook(lambda m, a, o, s=start, n=name: acc[n].append(time.perf_counter() - s.pop()))
-        )
-    return handles
-
-
 def profile_layers(cfgs: list[str], imgsz: int = 640, reps: int = 7, threads: int = 2) -> dict[str, dict]:
-    """Median total and per-layer latency (seconds) of every model, interleaved repetitions, batch 1.
+    """Median per-layer latency (seconds) of every model, batch 1, by the package's one per-layer profiler
+    (`gfdnet_ultra.bench.layer_profile`). Returns ``{cfg: {"total": float, "layers": {name: float}}}``."""
+    from gfdnet_ultra.bench.layer_profile import layer_profile
 
-    Returns ``{cfg: {"total": float, "layers": {name: float}, "spread": (min, max)}}``.
-    """
     torch.set_num_threads(threads)
-    models = {c: build(c, imgsz) for c in cfgs}
-    x = torch.randn(1, 3, imgsz, imgsz)
-    totals = {c: [] for c in cfgs}
-    layers = {c: {} for c in cfgs}
-    with torch.inference_mode():
-        for m in models.values():
-            m(x)
-        for _ in range(reps):
-            for c, m in models.items():
-                acc: dict[str, list[float]] = {}
-                handles = _hooks(m, acc)
-                t = time.perf_counter()
-                m(x)
-                totals[c].append(time.perf_counter() - t)
-                for h in handles:
-                    h.remove()
-                for k, v in acc.items():
-                    layers[c].setdefault(k, []).append(sum(v))
-    return {
-        c: {
-            "total": statistics.median(totals[c]),
-            "spread": (min(totals[c]), max(totals[c])),
-            "layers": {k: statistics.median(v) for k, v in layers[c].items()},
-        }
-        for c in cfgs
-    }
+    res = {}
+    for c in cfgs:
+        rows = layer_profile(build(c, imgsz), imgsz, reps)
+        layers = {f"{r['i']:>2} {r['type'].rsplit('.', 1)[-1]}": r["ms"] / 1e3 for r in rows}
+        res[c] = {"total": sum(layers.values()), "layers": layers}
+    return res
 
 
 def _onnx_sessions(cfgs: list[str], imgsz: int, threads: int, profile_dir: Path | None = None) -> dict:
@@ -96,7 +65,9 @@ def _onnx_sessions(cfgs: list[str], imgsz: int, threads: int, profile_dir: Path 
     ``profile_dir``, sessions write onnxruntime's profile there."""
     import onnxruntime as ort
 
-    import gfdnet_ultra  # noqa: F401
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()
     from ultralytics import YOLO
 
     sessions = {}
@@ -153,7 +124,9 @@ def train_step_latency(cfgs: list[str], imgsz: int = 160, batch: int = 16, reps:
     """
     from ultralytics.nn.tasks import DetectionModel
 
-    import gfdnet_ultra  # noqa: F401
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()
     from gfdnet_ultra.bench.latency import interleave
 
     torch.set_num_threads(threads)
@@ -185,8 +158,7 @@ def profile_ops(cfg: str, imgsz: int = 640, threads: int = 1, rows: int = 30) ->
 def _table(res: dict[str, dict], ref: str | None) -> str:
     lines = []
     for c, r in res.items():
-        lo, hi = r["spread"]
-        lines.append(f"\n{c}: total {r['total'] * 1e3:.1f} ms (min {lo * 1e3:.1f}, max {hi * 1e3:.1f})")
+        lines.append(f"\n{c}: total {r['total'] * 1e3:.1f} ms (sum of the layers' medians)")
         tot = sum(r["layers"].values())
         for k, v in r["layers"].items():
             lines.append(f"  {k:<24} {v * 1e3:8.1f} ms  {100 * v / tot:5.1f} %")

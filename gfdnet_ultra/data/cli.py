@@ -6,15 +6,21 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from ..errors import user_error_message
+
 __all__ = ("run_script", "split_spec")
 
 
 def run_script(main: Callable[[], int]) -> None:
     """Exit with `main()`'s status; bad input (missing, existing or invalid files) exits with one line, no traceback."""
     try:
-        sys.exit(main())
-    except (FileExistsError, FileNotFoundError, ValueError) as e:
-        sys.exit(f"error: {e}")
+        status = main()
+    except Exception as e:
+        message = user_error_message(e)
+        if message is None:
+            raise
+        sys.exit(f"error: {message}")
+    sys.exit(status)
 
 
 def split_spec(text: str) -> tuple[str, tuple[str, str]]:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..on_load import RegisterOnLoad
+
 __all__ = ("DefectGate", "find_gate")
 
 
-class DefectGate(nn.Module):
+class DefectGate(RegisterOnLoad, nn.Module):
     """Pass-through gate: (B, c1, H, W) -> the same tensor; `self.logits` (B,) holds the defect logit of each image.
 
     Args:
@@ -75,5 +77,5 @@ def find_gate(model: nn.Module) -> tuple[int, DefectGate]:
                 return i, m
     raise ValueError(
         f"{type(model).__name__} has no DefectGate layer, so it cannot gate itself; build it from a gated YAML "
-        "(e.g. yolo11-gated-n.yaml) or attach a two-model classifier (classifier=path/to/normal-defective-cls.pt)"
+        "(e.g. yolo11-gated-n.yaml) or attach a two-model classifier (gate_classifier=path/to/normal-defective-cls.pt)"
     )

@@ -24,7 +24,29 @@ import torch.nn.functional as F
 from .head import DefectGate
 from .schedules import gate_weight
 
-__all__ = ("GateLoss", "balanced_bce", "image_labels", "select_images")
+__all__ = ("GateLoss", "balanced_bce", "gate_loss_options", "image_labels", "select_images")
+
+
+def _get(obj, key: str):
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+
+def _flag(args, yaml: dict, key: str, default: bool) -> bool:
+    value = _get(args, key)
+    value = yaml.get(key, default) if value is None else value
+    return value.lower() in ("1", "true", "yes") if isinstance(value, str) else bool(value)
+
+
+def gate_loss_options(model) -> dict:
+    """GateLoss options of a model: train arguments win over the model YAML keys, which win over the defaults."""
+    args, yaml = getattr(model, "args", None) or {}, getattr(model, "yaml", None) or {}
+    schedule = _get(args, "gate_schedule") or yaml.get("gate_schedule") or "const"
+    return {
+        "schedule": schedule,
+        "constants": yaml.get("gate_constants") or {},
+        "det_on_defective_only": _flag(args, yaml, "gate_det_on_defective_only", True),  # measured best, docs/gate.md
+        "balance": _flag(args, yaml, "gate_balance", True),
+    }
 
 
 def image_labels(batch_idx: torch.Tensor, batch_size: int) -> torch.Tensor:

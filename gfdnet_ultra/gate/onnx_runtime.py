@@ -1,6 +1,6 @@
 """Chain the two ONNX graphs of a gated model with onnxruntime, running the second only for defective images.
 
-The graphs come from `integration/gate_export.py`: `<stem>-gate.onnx` (images -> p_defect, feat0..) and
+The graphs come from `gate/export.py`: `<stem>-gate.onnx` (images -> p_defect, feat0..) and
 `<stem>-tail.onnx` (feat0.. -> output0). The same `run_gated` as the PyTorch predictor makes the decision, so a
 deployment gets the saving too (DefectNet had no export). Output rows of skipped images are zeros, as in PyTorch.
 Shape shorthand: B batch, A anchors, nc classes.

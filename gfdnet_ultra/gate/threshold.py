@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ("check_threshold", "pick_threshold")
+__all__ = ("check_threshold", "pick_gate_threshold", "pick_threshold")
 
 
 def check_threshold(threshold: float) -> float:
@@ -45,3 +45,15 @@ def pick_threshold(p_defect: Sequence[float], defective: Sequence[bool], target_
         raise ValueError("pick_threshold: the validation set has no defective image, so recall is undefined")
     need = math.ceil(target_recall * t.sum() - 1e-9)
     return float(np.sort(p[t])[::-1][need - 1])
+
+
+def pick_gate_threshold(model, data: str, target_recall: float = 0.99, split: str = "val", **val_args) -> float:
+    """Run the gate ungated (threshold=0) on a dataset split and return the threshold keeping `target_recall`.
+
+    `model` is a gated YOLO model (or a detector with `gate_classifier=` in `val_args`).
+    """
+    metrics = model.val(**{**val_args, "data": data, "split": split, "threshold": 0.0, "plots": False, "save_json": False})
+    rows = getattr(metrics, "gate_rows", None)
+    if not rows:
+        raise ValueError("pick_gate_threshold: the model has no gate; use a gated checkpoint or gate_classifier=")
+    return pick_threshold(rows["p"], rows["defective"], target_recall)

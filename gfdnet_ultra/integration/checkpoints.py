@@ -1,5 +1,9 @@
 """Crash-safe checkpoints and exact resume for Ultralytics training (8.4.x), with stock files and formats unchanged.
 
+For whom. On by default for models with gfdnet_ultra layers; stock models train through Ultralytics' code alone and
+write exactly its files. Opt in (or out) for any model with the train argument `exact_resume=True` (`False`), or for
+every run with the environment variable `GFDNET_EXACT_RESUME=1` (`0`); the train argument wins.
+
 Atomic writes. `BaseTrainer.save_model` writes `last.pt`, `best.pt` and `epochN.pt` with `Path.write_bytes`, and
 `final_eval` rewrites them in place through `strip_optimizer`: a kill or a full disk during either leaves a truncated
 file where the only good checkpoint was. We run both unchanged but point them at a temporary name in the same folder,
@@ -11,13 +15,13 @@ restarts from the EMA weights: a resumed run drifts from the uninterrupted one. 
 the SHA-256 of the `last.pt` it belongs to); `yolo train resume model=last.pt` applies it when the hash matches, after
 the stock restore. Bit-identical continuation holds for single-process training with `workers=0`, `deterministic=True`,
 gradient accumulation that ends with each epoch (e.g. `nbs` = `batch`) and mosaic closed or `cache=ram`; in every other
-case resume still works as stock. `GFDNET_EXACT_RESUME=0` stops writing the file. The file is not written for the final
-epoch (nothing is left to resume), and it is named so that Ultralytics' `last*.pt` search never picks it.
+case resume still works as stock. The file is not written for the final epoch (nothing is left to resume), and it is
+named so that Ultralytics' `last*.pt` search never picks it.
 """
 
 from __future__ import annotations
 
-import functools
+import contextvars
 import hashlib
 import os
 import random
@@ -27,10 +31,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ("RESUME_STATE", "atomic_path", "install", "rng_state", "set_rng_state")
+from . import patches
+
+__all__ = ("ENV_SWITCH", "RESUME_STATE", "atomic_path", "enabled", "install", "rng_state", "set_rng_state")
 
 RESUME_STATE = "resume-state.pt"
-_PATCH_FLAG = "_gfdnet_atomic"
+ENV_SWITCH = "GFDNET_EXACT_RESUME"
+_ATOMIC_STRIP = contextvars.ContextVar("gfdnet_atomic_strip", default=False)  # set while our final_eval runs
 
 
 def _fsync_replace(tmp: Path, target: Path) -> None:
@@ -69,8 +76,27 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _switch(value) -> bool | None:
+    """A train argument or environment value as True/False, or None when unset."""
+    if value is None or value == "":
+        return None
+    return value.strip().lower() in ("1", "true", "yes", "on") if isinstance(value, str) else bool(value)
+
+
+def enabled(trainer) -> bool:
+    """Atomic writes and exact resume for this run: `exact_resume=`, else GFDNET_EXACT_RESUME, else our models only."""
+    from ultralytics.utils.torch_utils import unwrap_model
+
+    for value in (getattr(trainer.args, "exact_resume", None), os.environ.get(ENV_SWITCH)):
+        on = _switch(value)
+        if on is not None:
+            return on
+    model = unwrap_model(trainer.model)
+    return any(type(m).__module__.startswith("gfdnet_ultra.") for m in model.modules())
+
+
 def _exact_resume_wanted(trainer) -> bool:
-    return os.environ.get("GFDNET_EXACT_RESUME", "1") != "0" and trainer.world_size <= 1
+    return trainer.world_size <= 1 and enabled(trainer)
 
 
 def _resume_state(trainer, last_bytes: bytes) -> dict:
@@ -92,6 +118,8 @@ def _resume_state(trainer, last_bytes: bytes) -> dict:
 
 def _save_model(original, trainer) -> bool:
     """Stock `save_model`, writing into a temporary folder beside the weights, then replacing each file atomically."""
+    if not enabled(trainer):
+        return original(trainer)
     wdir, last, best = Path(trainer.wdir), Path(trainer.last), Path(trainer.best)
     staging = atomic_path(wdir / "staging")
     staging.mkdir(parents=True, exist_ok=True)
@@ -165,8 +193,19 @@ def _setup_train(original, trainer) -> None:
         _apply_resume_state(trainer)
 
 
+def _final_eval(original, trainer) -> None:
+    """Stock `final_eval`; for runs with atomic writes, its `strip_optimizer` rewrites are atomic too."""
+    token = _ATOMIC_STRIP.set(enabled(trainer))
+    try:
+        return original(trainer)
+    finally:
+        _ATOMIC_STRIP.reset(token)
+
+
 def _strip_optimizer(original, f="best.pt", s="", updates=None):
-    """Stock `strip_optimizer`, written to a temporary file that then replaces the target."""
+    """Stock `strip_optimizer`, written to a temporary file that then replaces the target (inside our final_eval)."""
+    if not _ATOMIC_STRIP.get():
+        return original(f, s, updates)
     target = Path(s or f)
     tmp = atomic_path(target)
     result = original(f, str(tmp), updates)
@@ -175,25 +214,15 @@ def _strip_optimizer(original, f="best.pt", s="", updates=None):
     return result
 
 
-def _wrap(original, wrapper):
-    @functools.wraps(original)
-    def patched(*args, **kwargs):
-        return wrapper(original, *args, **kwargs)
-
-    setattr(patched, _PATCH_FLAG, True)
-    return patched
-
-
 def install() -> None:
     """Wrap the trainer's checkpoint writes and resume (idempotent)."""
     import ultralytics.engine.trainer as trainer_module
 
     trainer = trainer_module.BaseTrainer
-    if getattr(trainer.save_model, _PATCH_FLAG, False):
-        return
     for owner, name, wrapper in (
         (trainer, "save_model", _save_model),
         (trainer, "_setup_train", _setup_train),
+        (trainer, "final_eval", _final_eval),
         (trainer_module, "strip_optimizer", _strip_optimizer),
     ):
-        setattr(owner, name, _wrap(getattr(owner, name), wrapper))
+        patches.wrap(owner, name, wrapper)

@@ -15,10 +15,12 @@ __all__ = ("main",)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the Ultralytics CLI entry point with our layers registered."""
-    import gfdnet_ultra  # noqa: F401  (registers layers before any YAML is parsed)
     from ultralytics.cfg import entrypoint
 
-    from .errors import user_error_message
+    from ..errors import user_error_message
+    from .registry import register_or_warn
+
+    register_or_warn()  # before any YAML is parsed; on failure `gfdnet` still runs stock `yolo`
 
     if argv is not None:
         sys.argv[1:] = argv

@@ -9,9 +9,9 @@ Models without our layers take exactly the stock path. Installed by ``registry.r
 
 from __future__ import annotations
 
-import functools
-
 from torch import nn
+
+from . import patches
 
 __all__ = ("fuse_plugin_layers", "install")
 
@@ -32,18 +32,13 @@ def fuse_plugin_layers(model: nn.Module) -> int:
     return len(mods)
 
 
+def _fuse(original, model: nn.Module, *args, **kwargs):
+    fuse_plugin_layers(model)
+    return original(model, *args, **kwargs)
+
+
 def install() -> None:
     """Wrap ``ultralytics.nn.tasks.BaseModel.fuse`` to fuse our layers first; safe to call repeatedly."""
     from ultralytics.nn.tasks import BaseModel
 
-    original = BaseModel.fuse
-    if getattr(original, "__gfdnet_wrapped__", None) is not None:
-        return
-
-    @functools.wraps(original)
-    def fuse(self, *args, **kwargs):
-        fuse_plugin_layers(self)
-        return original(self, *args, **kwargs)
-
-    fuse.__gfdnet_wrapped__ = original
-    BaseModel.fuse = fuse
+    patches.wrap(BaseModel, "fuse", _fuse)

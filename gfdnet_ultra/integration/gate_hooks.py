@@ -8,38 +8,24 @@ as before, `tests/integration/test_gate_hooks.py`):
 - a trainer callback sets GateLoss.epoch = trainer.epoch at each epoch start (also right after a resume);
 - the opt-in train argument `bn_recalib=N` (any model, default off) and its epoch-end callback
   (`integration/bn_recalib.py`): BatchNorm statistics recomputed before validation, for short from-scratch runs;
-- an exporter callback writes the two gated ONNX graphs after `format=onnx` on a gated model (gate_export.py);
+- an exporter callback writes the two gated ONNX graphs after `format=onnx` on a gated model (`on_export_end`, gate/export.py);
 - `YOLO.task_map` gives the detect task GatedDetectionPredictor / GatedDetectionValidator, which are the stock classes
-  unless gating applies.
+  unless gating applies (`install_engines`, once the YOLO class's module has executed);
+- the train argument `exact_resume` (integration/checkpoints.py) is declared here with the others.
 """
 
 from __future__ import annotations
 
-__all__ = ("GATE_ARGS", "gate_loss_options", "install", "sync_gate_epoch")
+import importlib
+import sys
+
+from . import patches
+
+__all__ = ("ENGINES_MODULE", "GATE_ARGS", "TRAIN_ARGS", "install", "install_engines", "on_export_end", "sync_gate_epoch")
 
 GATE_ARGS = ("threshold", "gate_classifier", "gate_schedule", "gate_det_on_defective_only", "gate_balance")
-
-
-def _get(obj, key: str):
-    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-
-
-def _flag(args, yaml: dict, key: str, default: bool) -> bool:
-    value = _get(args, key)
-    value = yaml.get(key, default) if value is None else value
-    return value.lower() in ("1", "true", "yes") if isinstance(value, str) else bool(value)
-
-
-def gate_loss_options(model) -> dict:
-    """GateLoss options of a model: train arguments win over the model YAML keys, which win over the defaults."""
-    args, yaml = getattr(model, "args", None) or {}, getattr(model, "yaml", None) or {}
-    schedule = _get(args, "gate_schedule") or yaml.get("gate_schedule") or "const"
-    return {
-        "schedule": schedule,
-        "constants": yaml.get("gate_constants") or {},
-        "det_on_defective_only": _flag(args, yaml, "gate_det_on_defective_only", True),  # measured best, docs/gate.md
-        "balance": _flag(args, yaml, "gate_balance", True),
-    }
+TRAIN_ARGS = (*GATE_ARGS, "bn_recalib", "exact_resume")  # our arguments, None (off or automatic) by default
+ENGINES_MODULE = "ultralytics.models.yolo.model"
 
 
 def sync_gate_epoch(trainer) -> None:
@@ -61,48 +47,27 @@ def sync_gate_epoch(trainer) -> None:
 def _install_args() -> None:
     from ultralytics.utils import DEFAULT_CFG, DEFAULT_CFG_DICT
 
-    for key in (*GATE_ARGS, "bn_recalib"):
-        DEFAULT_CFG_DICT.setdefault(key, None)  # DEFAULT_CFG_KEYS is a live view of this dict
+    for key in TRAIN_ARGS:
+        patches.setdefault(DEFAULT_CFG_DICT, key, None)  # DEFAULT_CFG_KEYS is a live view of this dict
         if not hasattr(DEFAULT_CFG, key):
-            setattr(DEFAULT_CFG, key, None)
+            patches.replace(DEFAULT_CFG, key, lambda _: None)
 
 
-def _install_criterion() -> None:
-    from ultralytics.nn.tasks import DetectionModel
+def _init_criterion(original, model):
+    """DetectionModel.init_criterion: the model's own criterion, wrapped in GateLoss when the model has a DefectGate."""
+    from ..gate.head import find_gate
+    from ..gate.loss import GateLoss, gate_loss_options
 
-    if getattr(DetectionModel.init_criterion, "_gfdnet_gate", False):
-        return
-    original = DetectionModel.init_criterion
-
-    def init_criterion(self):
-        from ..gate.head import find_gate
-        from ..gate.loss import GateLoss
-
-        det = original(self)
-        try:
-            _, gate = find_gate(self)
-        except ValueError:
-            return det  # stock model: its own criterion, untouched
-        return GateLoss(det, gate, **gate_loss_options(self))
-
-    init_criterion._gfdnet_gate = True
-    init_criterion.__wrapped__ = original
-    DetectionModel.init_criterion = init_criterion
+    det = original(model)
+    try:
+        _, gate = find_gate(model)
+    except ValueError:
+        return det  # stock model: its own criterion, untouched
+    return GateLoss(det, gate, **gate_loss_options(model))
 
 
-def _install_engines() -> None:
-    # register() may run while ultralytics.engine.model is still being imported (autoload hook), so the YOLO class
-    # is patched once its module has executed.
-    from gfdnet_ultra_autoload import after_import
-
-    after_import("ultralytics.models.yolo.model", _patch_task_map)
-
-
-def _patch_task_map(module) -> None:
-    YOLO = module.YOLO
-    task_map = YOLO.__dict__["task_map"]
-    if getattr(task_map.fget, "_gfdnet_gate", False):
-        return
+def _gated_task_map(task_map: property) -> property:
+    """YOLO.task_map with the gated predictor and validator for the detect task (stock unless gating applies)."""
 
     def gated_task_map(self):
         from .gate_predict import GatedDetectionPredictor
@@ -112,22 +77,58 @@ def _patch_task_map(module) -> None:
         tasks["detect"] = {**tasks["detect"], "predictor": GatedDetectionPredictor, "validator": GatedDetectionValidator}
         return tasks
 
-    gated_task_map._gfdnet_gate = True
-    YOLO.task_map = property(gated_task_map, doc=task_map.__doc__)
+    return property(gated_task_map, doc=task_map.__doc__)
+
+
+def _ultralytics_importing() -> bool:
+    """Whether an Ultralytics module is still executing (the autoload hook runs in the middle of such imports)."""
+    return any(
+        getattr(getattr(m, "__spec__", None), "_initializing", False)
+        for name, m in list(sys.modules.items())
+        if name.startswith("ultralytics.")
+    )
+
+
+def on_export_end(exporter) -> None:
+    """Exporter callback: after an ONNX export of a gated model, also write its two gated graphs (gate/export.py)."""
+    from pathlib import Path
+
+    from ..gate.export import export_gated_onnx
+    from ..gate.head import find_gate
+
+    model = getattr(exporter, "model", None)
+    if getattr(exporter.args, "format", None) != "onnx" or model is None:
+        return
+    try:
+        find_gate(model)
+    except ValueError:
+        return
+    file = Path(exporter.file).with_suffix(".onnx")
+    export_gated_onnx(model, file, tuple(exporter.imgsz), opset=exporter.args.opset or 17)
+
+
+def install_engines() -> bool:
+    """Give YOLO's detect task the gated engines; False while YOLO's module cannot be imported yet (autoload hook)."""
+    module = sys.modules.get(ENGINES_MODULE)
+    if module is None and not _ultralytics_importing():
+        module = importlib.import_module(ENGINES_MODULE)
+    YOLO = getattr(module, "YOLO", None)
+    if YOLO is None:
+        return False  # the hook calls register() again once YOLO's module has executed
+    patches.replace(YOLO, "task_map", _gated_task_map)
+    return True
 
 
 def install() -> None:
-    """Install all gate hooks (idempotent)."""
+    """Install the arguments, the joint criterion and the callbacks (idempotent)."""
+    from ultralytics.nn.tasks import DetectionModel
     from ultralytics.utils.callbacks.base import default_callbacks
 
-    _install_args()
-    _install_criterion()
-    _install_engines()
     from .bn_recalib import on_train_epoch_end
-    from .gate_export import on_export_end
 
+    _install_args()
+    patches.wrap(DetectionModel, "init_criterion", _init_criterion)
     hooks = (("on_train_epoch_start", sync_gate_epoch), ("on_train_epoch_end", on_train_epoch_end),
              ("on_export_end", on_export_end))
     for event, fn in hooks:
-        if fn not in default_callbacks[event]:
-            default_callbacks[event].append(fn)
+        patches.add(default_callbacks[event], fn)

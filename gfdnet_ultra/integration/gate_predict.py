@@ -11,7 +11,7 @@ from __future__ import annotations
 from ultralytics.models.yolo.detect import DetectionPredictor
 from ultralytics.utils import LOGGER
 
-from .gate_model import GatedDetector, gated_model_from_args
+from ..gate.detector import GatedDetector, gated_model_from_args
 
 __all__ = ("GatedDetectionPredictor",)
 

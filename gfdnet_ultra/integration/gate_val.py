@@ -16,9 +16,10 @@ from ultralytics.models.yolo.detect import DetectionValidator
 from ultralytics.utils import LOGGER
 from ultralytics.utils.torch_utils import smart_inference_mode
 
+from ..gate.detector import GatedDetector, gated_model_from_args
 from ..gate.loss import image_labels
 from ..gate.metrics import gate_report
-from .gate_model import GatedDetector, gated_model_from_args
+from ..gate.threshold import pick_gate_threshold  # re-exported: the gate's public API is gfdnet_ultra.gate
 
 __all__ = ("GatedDetectionValidator", "pick_gate_threshold")
 
@@ -74,19 +75,3 @@ class GatedDetectionValidator(DetectionValidator):
                 f"{r['image_macro_f1']:.3f} | skip rate {r['skip_rate']:.3f} | ATT {r['att']:.2f} ms, normal "
                 f"{r['att_normal']:.2f} ms, defective {r['att_defective']:.2f} ms per image"
             )
-
-
-
-
-def pick_gate_threshold(model, data: str, target_recall: float = 0.99, split: str = "val", **val_args) -> float:
-    """Run the gate ungated (threshold=0) on a dataset split and return the threshold keeping `target_recall`.
-
-    `model` is a gated YOLO model (or a detector with `gate_classifier=` in `val_args`).
-    """
-    from ..gate.threshold import pick_threshold
-
-    metrics = model.val(**{**val_args, "data": data, "split": split, "threshold": 0.0, "plots": False, "save_json": False})
-    rows = getattr(metrics, "gate_rows", None)
-    if not rows:
-        raise ValueError("pick_gate_threshold: the model has no gate; use a gated checkpoint or gate_classifier=")
-    return pick_threshold(rows["p"], rows["defective"], target_recall)

@@ -14,6 +14,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from . import patches
+
 __all__ = ("available_models", "install", "models_dir", "resolve_model_yaml", "yaml_model_load")
 
 _SCALED = re.compile(r"^(?P<base>.+)-(?P<scale>[a-z])$")
@@ -63,7 +65,9 @@ def resolve_model_yaml(name: str | Path) -> tuple[Path, str | None] | None:
 
 def yaml_model_load(path: str | Path) -> dict:
     """`ultralytics.nn.tasks.yaml_model_load` that also understands our model names (see module docstring)."""
-    original = yaml_model_load.__wrapped__
+    import ultralytics.nn.tasks as tasks
+
+    original = patches.original(tasks, "yaml_model_load")
     found = resolve_model_yaml(path)
     if found is None:
         try:
@@ -86,7 +90,6 @@ def install() -> None:
     import ultralytics.engine.model as engine_model
     import ultralytics.nn.tasks as tasks
 
-    if not hasattr(yaml_model_load, "__wrapped__"):
-        yaml_model_load.__wrapped__ = tasks.yaml_model_load
-    tasks.yaml_model_load = yaml_model_load
-    engine_model.yaml_model_load = yaml_model_load
+    patches.replace(tasks, "yaml_model_load", lambda _: yaml_model_load)
+    # engine.model imported it by name, possibly not yet (the autoload hook runs during its import): restore tasks'
+    patches.replace(engine_model, "yaml_model_load", lambda _: yaml_model_load, patches.original(tasks, "yaml_model_load"))

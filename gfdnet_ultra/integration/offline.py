@@ -25,9 +25,6 @@ from pathlib import Path
 
 __all__ = ("install",)
 
-_PATCH_FLAG = "_gfdnet_local_only"
-
-
 def _local_only(original):
     """`attempt_download_asset` that refuses, without network, a local path that does not exist."""
     from ultralytics.utils import SETTINGS
@@ -41,7 +38,6 @@ def _local_only(original):
             raise FileNotFoundError(f"Checkpoint '{file}' not found; pass the path of an existing .pt file")
         return original(file, *args, **kwargs)
 
-    setattr(attempt_download_asset, _PATCH_FLAG, True)
     return attempt_download_asset
 
 
@@ -60,7 +56,6 @@ def _local_font(original):
     def check_font(font="Arial.ttf"):
         return original(font) if _font_is_local(font) else None
 
-    setattr(check_font, _PATCH_FLAG, True)
     return check_font
 
 
@@ -68,17 +63,17 @@ def install() -> None:
     """Settle the HEIF plugin and make checkpoint and font look-ups local (idempotent)."""
     import ultralytics.data.utils as data_utils
     import ultralytics.utils.plotting as plotting
-    from ultralytics.utils import checks, downloads, patches
+    from ultralytics.utils import checks, downloads
+    from ultralytics.utils import patches as host_patches
+
+    from . import patches
 
     for module in (checks, data_utils, plotting):  # the two users imported it by name
-        if not getattr(module.check_font, _PATCH_FLAG, False):
-            module.check_font = _local_font(module.check_font)
-
-    if not getattr(downloads.attempt_download_asset, _PATCH_FLAG, False):  # tasks imports it at call time
-        downloads.attempt_download_asset = _local_only(downloads.attempt_download_asset)
+        patches.replace(module, "check_font", _local_font)
+    patches.replace(downloads, "attempt_download_asset", _local_only)  # tasks imports it at call time
 
     if importlib.util.find_spec("pi_heif") is not None:
         from pi_heif import register_heif_opener
 
         register_heif_opener()
-    patches._pil_plugins_registered = True
+    patches.replace(host_patches, "_pil_plugins_registered", lambda _: True)

@@ -9,23 +9,28 @@ Ultralytics' YAML parser fills the constructor arguments, using its own scaling 
     head      [*args, reg_max, end2end, [c1, ...]]       like Detect
     backbone  [*args[1:]], output width args[0]           like TorchVision (returns a list, pick levels with Index)
 
-`register()` is idempotent and is what every trigger calls (importing the package, the autoload hook, unpickling a
-checkpoint, a DDP worker). It checks the Ultralytics version, patches the parser, publishes the names, allows the
-classes for `ULTRALYTICS_SAFE_LOAD=1`, installs the model-file lookup, and builds a probe model as a self-test.
+`register()` is idempotent and is what every trigger calls: the autoload hook, the `gfdnet` CLI, a DDP worker
+unpickling its callbacks, a checkpoint unpickling one of our layers, and an explicit `gfdnet_ultra.register()`
+(importing the package or a layer registers nothing). It checks the Ultralytics version, patches the parser, publishes
+the names, allows the classes for `ULTRALYTICS_SAFE_LOAD=1`, installs the other adapters, and builds a probe model as a
+self-test. Any failure undoes every change (`patches.uninstall()`): the automatic triggers then warn once and leave
+stock Ultralytics working (`register_or_warn`); an explicit call raises.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import warnings
 from dataclasses import dataclass
 
-from . import parse_patch
+from . import patches, parse_patch
+from .versions import SUPPORTED_ULTRALYTICS, supported_spec
 
-__all__ = ("KINDS", "LAYERS", "LayerSpec", "available_layers", "register", "self_test")
+__all__ = ("KINDS", "LAYERS", "LayerSpec", "available_layers", "register", "register_or_warn", "self_test",
+           "uninstall")
 
 KINDS = {"plain": "base", "repeat": "base", "multi": "base", "head": "head", "backbone": "backbone"}
-SUPPORTED_ULTRALYTICS = ((8, 4, 190), (8, 5, 0))  # [min, max)
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("RCViT", "gfdnet_ultra.nn.rcvit:RCViT", "backbone"),
 )
 
-_state: dict[str, object] = {"registered": False}
+_state: dict[str, object] = {"registered": False, "busy": False, "tested": False, "failed": None}
 
 
 def available_layers() -> list[str]:
@@ -81,8 +86,8 @@ def _check_version() -> None:
     low, high = SUPPORTED_ULTRALYTICS
     if not low <= version < high:
         raise RuntimeError(
-            f"gfdnet_ultra supports ultralytics>=8.4.190,<8.5 but ultralytics {ultralytics.__version__} is installed; "
-            "install a supported version with: pip install 'ultralytics>=8.4.190,<8.5'"
+            f"gfdnet_ultra supports ultralytics{supported_spec()} but ultralytics {ultralytics.__version__} is installed; "
+            f"install a supported version with: pip install 'ultralytics{supported_spec()}'"
         )
 
 
@@ -96,10 +101,10 @@ def _publish(spec: LayerSpec, cls: type) -> None:
             f"gfdnet_ultra: YAML name '{spec.name}' is already taken in ultralytics.nn.tasks by {existing!r}; "
             "rename the layer"
         )
-    setattr(tasks, spec.name, cls)  # parse_model: globals()[m]
-    parse_patch.PLUGIN_SETS[KINDS[spec.kind]].add(cls)
+    patches.replace(tasks, spec.name, lambda _: cls)  # parse_model: globals()[m]
+    patches.add(parse_patch.PLUGIN_SETS[KINDS[spec.kind]], cls)
     if spec.kind == "repeat":
-        parse_patch.PLUGIN_SETS["repeat"].add(cls)
+        patches.add(parse_patch.PLUGIN_SETS["repeat"], cls)
 
 
 def _safe_load_classes() -> list[type]:
@@ -123,32 +128,24 @@ def self_test() -> None:
 
     from . import probe
 
-    specs = probe.SPECS
     try:
-        for spec in specs:
-            _publish(spec, spec.load())
-        seq, _ = tasks.parse_model(probe.probe_yaml(), ch=3, verbose=False)
-        probe.check(seq)
-        err = None
+        with patches.scope():  # the probe names are published for the test only
+            for spec in probe.SPECS:
+                _publish(spec, spec.load())
+            seq, _ = tasks.parse_model(probe.probe_yaml(), ch=3, verbose=False)
+            probe.check(seq)
     except Exception as e:  # any failure here means the parser no longer treats plugin layers like their stock kin
-        err = e
-    finally:
-        for spec in specs:
-            cls = tasks.__dict__.pop(spec.name, None)
-            for members in parse_patch.PLUGIN_SETS.values():
-                members.discard(cls)
-    if err is not None:
         raise RuntimeError(
             f"gfdnet_ultra: the YAML parser of ultralytics {ultralytics.__version__} does not build plugin layers as "
-            f"expected ({err}); supported: ultralytics>=8.4.190,<8.5"
-        ) from err
+            f"expected ({e}); supported: ultralytics{supported_spec()}"
+        ) from e
 
 
-def register() -> None:
-    """Install everything gfdnet_ultra adds to Ultralytics; safe to call any number of times."""
-    if _state["registered"]:
-        return
+def _install() -> bool:
+    """Install every adapter whose Ultralytics module is loaded; True once all are (see `register`)."""
     import torch
+
+    from . import checkpoints, fuse, gate_hooks, model_files, offline, workers
 
     _check_version()
     parse_patch.install(_resolve)
@@ -157,15 +154,55 @@ def register() -> None:
             raise ValueError(f"LayerSpec {spec.name}: unknown kind {spec.kind!r}; use one of {sorted(KINDS)}")
         _publish(spec, spec.load())
     torch.serialization.add_safe_globals(_safe_load_classes())  # ULTRALYTICS_SAFE_LOAD=1 checkpoints
-    from . import checkpoints, gate_hooks, model_files, offline, workers
+    for adapter in (model_files, gate_hooks, workers, checkpoints, offline, fuse):
+        adapter.install()
+    if not _state["tested"]:
+        self_test()
+        _state["tested"] = True
+    return gate_hooks.install_engines()
 
-    model_files.install()
-    gate_hooks.install()
-    workers.install()
-    checkpoints.install()
-    offline.install()
-    from . import fuse as fuse_patch  # BaseModel.fuse also calls our layers' fuse()
 
-    fuse_patch.install()
-    self_test()
-    _state["registered"] = True
+def register() -> None:
+    """Install everything gfdnet_ultra adds to Ultralytics; safe to call any number of times.
+
+    On any failure every change is undone, so Ultralytics stays stock, and RuntimeError says why and how to fix it.
+    """
+    if _state["registered"] or _state["busy"]:
+        return  # busy: re-entered from an Ultralytics import that registration itself started
+    _state["busy"] = True
+    try:
+        _state["registered"] = _install()
+    except Exception as e:
+        uninstall()
+        raise RuntimeError(_failure_message(e)) from e
+    finally:
+        _state["busy"] = False
+
+
+def _failure_message(error: BaseException) -> str:
+    import ultralytics
+
+    return (
+        f"gfdnet_ultra is not active, stock Ultralytics runs unchanged: {error}. Installed: ultralytics "
+        f"{ultralytics.__version__}; supported: ultralytics{supported_spec()}. Fix: pip install "
+        f"'ultralytics{supported_spec()}' (or set GFDNET_AUTOLOAD=0 to stop loading gfdnet_ultra)"
+    )
+
+
+def register_or_warn() -> bool:
+    """`register()` for the automatic triggers: on failure warn once, leave Ultralytics stock, never raise."""
+    if _state["failed"] is not None:
+        return False
+    try:
+        register()
+        return True
+    except RuntimeError as e:
+        _state["failed"] = e
+        warnings.warn(str(e), RuntimeWarning, stacklevel=2)
+        return False
+
+
+def uninstall() -> None:
+    """Undo every change registration made to Ultralytics; `register()` can install them again."""
+    patches.uninstall()
+    _state["registered"] = _state["tested"] = False

@@ -18,6 +18,7 @@ from ultralytics.nn.modules import C2f
 
 from .fusion import fold_bn_after_conv
 from .graph_conv import DynamicMRConv4d
+from ..on_load import RegisterOnLoad
 
 __all__ = ("CDF", "DMF", "ConditionalPositionEncoding", "DynamicGraphConvBlock", "Grapher")
 
@@ -118,7 +119,7 @@ class DynamicGraphConvBlock(nn.Module):
 DMF = DynamicGraphConvBlock  # the figure's name for the block
 
 
-class CDF(C2f):
+class CDF(RegisterOnLoad, C2f):
     """C2f with ``n`` DMF blocks: cv1 -> split -> DMF x n -> concat -> cv2, (B, c1, H, W) -> (B, c2, H, W).
 
     A ``C2f`` subclass, so the Ultralytics exporter installs ``forward_split`` on it; both forwards are defined here.
@@ -127,10 +128,10 @@ class CDF(C2f):
         c1 (int): Input channels, filled in by the YAML parser.
         c2 (int): Output channels, width-scaled by the YAML parser.
         n (int): Number of DMF blocks, depth-scaled and inserted by the YAML parser.
-        k (int): Smallest shift step of the graph conv (GreedyViG's K).
         shortcut (bool): Accepted for C2f's argument order; unused (DMF blocks always have residuals).
         g (int): Accepted for C2f's argument order; unused.
         e (float): Hidden width ratio, ``c = int(c2 * e)``.
+        k (int): Smallest shift step of the graph conv (GreedyViG's K); after C2f's own arguments.
         max_shifts (int): Most non-zero shifts per axis of the graph conv.
 
     Examples:
@@ -144,10 +145,10 @@ class CDF(C2f):
         c1: int,
         c2: int,
         n: int = 1,
-        k: int = 2,
         shortcut: bool = False,
         g: int = 1,
         e: float = 0.5,
+        k: int = 2,
         max_shifts: int = 20,
     ):
         if n < 1:

@@ -26,6 +26,7 @@ from torch import nn
 from ultralytics.nn.modules import Conv
 
 from .freq import AADown, AdaptiveHighPass, AdaptiveLowPass
+from ..on_load import RegisterOnLoad
 
 __all__ = ("DCF", "FIF", "UADF")
 
@@ -101,7 +102,23 @@ class FreqAlign(nn.Module):
         return [self.highpass(t, g)] + [lp(u, g, s2) for lp, u, s2 in zip(self.lowpass, ups, up2)], g
 
 
-class FIF(nn.Module):
+class _FFPNNode(RegisterOnLoad, nn.Module):
+    """Base of the FF-FPN nodes: their output mixer is `merge`; checkpoints from before the rename called it `fuse`,
+    which shadowed the `fuse()` protocol. Old state dicts and pickled modules are remapped on load."""
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for key in [k for k in state_dict if k.startswith(f"{prefix}fuse.")]:
+            state_dict[f"{prefix}merge.{key[len(prefix) + 5:]}"] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def __setstate__(self, state: dict) -> None:
+        modules = state.get("_modules", {})
+        if "fuse" in modules:
+            modules["merge"] = modules.pop("fuse")
+        super().__setstate__(state)
+
+
+class FIF(_FFPNNode):
     """Frequency-aware integration of several scales at the first input's resolution: (B, c2, H, W).
 
     ``FIF_top <- [P3, P4, P5]`` gives P3; ``FIF_mid <- [P4, P5, PSA(P5)]`` gives P4. Aligned with FreqAlign, then
@@ -123,13 +140,13 @@ class FIF(nn.Module):
         super().__init__()
         c1 = _check_inputs("FIF", c1, 2)
         self.align = FreqAlign(c1, c2, k_lp, k_hp)
-        self.fuse = Conv(len(c1) * c2, c2, 1)
+        self.merge = Conv(len(c1) * c2, c2, 1)
 
     def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
-        return self.fuse(torch.cat(self.align(xs)[0], 1))
+        return self.merge(torch.cat(self.align(xs)[0], 1))
 
 
-class UADF(nn.Module):
+class UADF(_FFPNNode):
     """Up-sampling adaptive fusion of [fine, coarse] at the fine resolution: (B, c2, H, W).
 
     ALPF on the up-sampled coarse feature, AHPF on the fine one, then per-pixel softmax weights (AdaptiveSum).
@@ -150,13 +167,13 @@ class UADF(nn.Module):
         super().__init__()
         c1 = _check_inputs("UADF", c1, 2, 2)
         self.align = FreqAlign(c1, c2, k_lp, k_hp)
-        self.fuse = AdaptiveSum(_guide_channels(c2), 2)
+        self.merge = AdaptiveSum(_guide_channels(c2), 2)
 
     def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
-        return self.fuse(*self.align(xs))
+        return self.merge(*self.align(xs))
 
 
-class DCF(nn.Module):
+class DCF(_FFPNNode):
     """Down-sampling fusion at the last input's resolution: (B, c2, H, W).
 
     The first ``n_high`` inputs (at 2H x 2W) go through AADown (binomial blur, then a stride-2 3x3 Conv), the others
@@ -183,11 +200,11 @@ class DCF(nn.Module):
         cg = _guide_channels(c2)
         self.proj = nn.ModuleList(AADown(c, c2) if i < self.n_high else Conv(c, c2, 1) for i, c in enumerate(c1))
         self.guide = Conv(c2, cg, 1)
-        self.fuse = AdaptiveSum(cg, len(c1))
+        self.merge = AdaptiveSum(cg, len(c1))
 
     def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
         fs = [p(x) for p, x in zip(self.proj, xs)]
-        return self.fuse(fs, self.guide(sum(fs)))
+        return self.merge(fs, self.guide(sum(fs)))
 
     def extra_repr(self) -> str:
         return f"n_high={self.n_high}"

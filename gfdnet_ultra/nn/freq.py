@@ -22,6 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 from ultralytics.nn.modules import Conv
 
+from ..on_load import RegisterOnLoad
+
 __all__ = (
     "AADown",
     "AdaptiveHighPass",
@@ -203,7 +205,7 @@ class AdaptiveHighPass(AdaptiveLowPass):
         return x + self.gamma * (x - super().forward(x, guide))
 
 
-class AADown(nn.Module):
+class AADown(RegisterOnLoad, nn.Module):
     """Anti-aliased down-sampling: fixed binomial blur, then a stride-s Conv: (B, c1, H, W) -> (B, c2, H/s, W/s).
 
     Args:

@@ -22,6 +22,7 @@ from ultralytics.nn.modules import SCDown, DWConv
 
 from .cas_ops import ChannelOperation, LocalIntegration, Mlp, SpatialOperation
 from .fusion import fold_bn_before_conv1x1
+from ..on_load import RegisterOnLoad
 
 __all__ = ("GAstage", "GCAAtten", "GCAAtten2", "GCABlock", "GlobalSpatial")
 
@@ -127,7 +128,7 @@ class GCABlock(nn.Module):
             self.norm2 = nn.Identity()
 
 
-class GAstage(nn.Module):
+class GAstage(RegisterOnLoad, nn.Module):
     """SCDown(c1, c2, 3, 2), then ``n`` GCA blocks that all read the stage input, (B, c1, H, W) -> (B, c2, H/2, W/2).
 
     YAML kind "repeat" (parsed like C2f): ``n`` is the number of blocks after Ultralytics' depth scaling

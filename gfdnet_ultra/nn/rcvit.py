@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from .cas_ops import ChannelOperation, LocalIntegration, Mlp, SpatialOperation
+from ..on_load import RegisterOnLoad
 
 __all__ = ("RCVIT_VARIANTS", "AdditiveBlock", "AdditiveTokenMixer", "Embedding", "RCViT", "load_local_checkpoint")
 
@@ -152,7 +153,7 @@ def load_local_checkpoint(model: nn.Module, path: str | Path) -> tuple[list[str]
     return missing, unexpected
 
 
-class RCViT(nn.Module):
+class RCViT(RegisterOnLoad, nn.Module):
     """CAS-ViT backbone returning BN-normalised stage outputs, (B, 3, H, W) -> [(B, Ci, H/2^(i+2), W/2^(i+2)), ...].
 
     YAML kind "backbone" (parsed like Ultralytics' ``TorchVision``): the row ``[-1, 1, RCViT, [c_out, "xs"]]`` passes

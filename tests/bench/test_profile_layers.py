@@ -28,3 +28,11 @@ def test_train_step_times_every_model_and_gives_ratios_to_yolo11n(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert "training step, batch 2 at 64 px" in r.stdout
     assert re.search(r"gfdnet-n\.yaml\s+[\d.]+ ms\s+\([\d.]+x yolo11n\.yaml\)", r.stdout)
+
+
+def test_per_layer_table_comes_from_the_package_profiler(tmp_path):
+    r = run([*SCRIPT, "--models", "gfdnet-n.yaml", "yolo11n.yaml", "--imgsz", "64", "--reps", "1", "--threads", "1"],
+            cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert re.search(r"^\s+3 GAstage\s+[\d.]+ ms\s+[\d.]+ %$", r.stdout, re.M)  # layer_profile's index and type
+    assert re.search(r"ratio gfdnet-n\.yaml / yolo11n\.yaml: [\d.]+", r.stdout)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-CHECK = "import sys; import ultralytics.nn.tasks as t; print('gfdnet_ultra' in sys.modules, getattr(t.parse_model, '_gfdnet_patched', False))"
+CHECK = "import sys; import ultralytics.nn.tasks as t; print('gfdnet_ultra' in sys.modules, hasattr(t.parse_model, '__gfdnet_original__'))"
 
 
 def test_importing_ultralytics_registers_our_layers(fresh_python):

@@ -5,9 +5,11 @@ import torch
 @pytest.fixture(scope="module")
 def gated_model():
     """yolo11-gated-n, eval mode, built once per module (no weights; the routing is what is tested)."""
-    import gfdnet_ultra  # noqa: F401  (registers DefectGate)
     from ultralytics.nn.tasks import DetectionModel
 
+    import gfdnet_ultra
+
+    gfdnet_ultra.register()  # DefectGate
     torch.manual_seed(0)
     m = DetectionModel("yolo11-gated-n.yaml", nc=2, verbose=False).eval()
     return m

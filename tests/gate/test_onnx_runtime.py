@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from gfdnet_ultra.gate.onnx_runtime import GatedOnnxRunner
-from gfdnet_ultra.integration.gate_export import export_gated_onnx
+from gfdnet_ultra.gate.export import export_gated_onnx
 
 
 @pytest.fixture(scope="module")

@@ -90,5 +90,6 @@ def test_resume_state_of_another_checkpoint_is_ignored(tmp_path):
 
     (tmp_path / "last.pt").write_bytes(b"another checkpoint")
     torch.save({"checkpoint_sha256": "0" * 64}, tmp_path / "resume-state.pt")
-    trainer = type("T", (), {"args": type("A", (), {"resume": str(tmp_path / "last.pt")})(), "world_size": 1})()
+    args = type("A", (), {"resume": str(tmp_path / "last.pt"), "exact_resume": True})()
+    trainer = type("T", (), {"args": args, "world_size": 1})()
     _apply_resume_state(trainer)  # returns before touching the (absent) model, optimizer and loader

@@ -18,7 +18,7 @@ def _trainer(tmp_path, epoch=0, epochs=1):
     (wdir / "last.pt").write_bytes(b"old last")
     (wdir / "best.pt").write_bytes(b"old best")
     return SimpleNamespace(wdir=wdir, last=wdir / "last.pt", best=wdir / "best.pt", epoch=epoch, epochs=epochs,
-                           world_size=1)
+                           world_size=1, args=SimpleNamespace(exact_resume=True))
 
 
 def test_a_save_that_fails_half_way_keeps_the_previous_checkpoints(tmp_path):
@@ -61,18 +61,25 @@ def test_a_failed_strip_optimizer_keeps_the_checkpoint(tmp_path):
             out.write(b"trunc")
         raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        checkpoints._strip_optimizer(strip_optimizer, f)
+    token = checkpoints._ATOMIC_STRIP.set(True)  # as inside final_eval of a run with atomic writes
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            checkpoints._strip_optimizer(strip_optimizer, f)
+    finally:
+        checkpoints._ATOMIC_STRIP.reset(token)
     assert f.read_bytes() == b"trained weights"
 
 
 def test_registration_wraps_the_trainer_save_and_resume():
-    import gfdnet_ultra  # noqa: F401
     import ultralytics.engine.trainer as trainer
 
-    assert getattr(trainer.BaseTrainer.save_model, "_gfdnet_atomic", False)
-    assert getattr(trainer.BaseTrainer._setup_train, "_gfdnet_atomic", False)
-    assert getattr(trainer.strip_optimizer, "_gfdnet_atomic", False)
+    import gfdnet_ultra
+    from gfdnet_ultra.integration import patches
+
+    gfdnet_ultra.register()
+    for owner, name in ((trainer.BaseTrainer, "save_model"), (trainer.BaseTrainer, "_setup_train"),
+                        (trainer.BaseTrainer, "final_eval"), (trainer, "strip_optimizer")):
+        assert patches.is_patched(owner, name), name
 
 
 def test_random_states_round_trip_through_a_weights_only_file(tmp_path):

@@ -8,15 +8,18 @@ import pytest
 import torch
 from torch import nn
 
-import gfdnet_ultra  # noqa: F401  registers, which installs the fuse patch
+import gfdnet_ultra
 from gfdnet_ultra.integration import fuse as fuse_patch
+from gfdnet_ultra.integration import patches
 from gfdnet_ultra.nn.graph_conv import DynamicMRConv4d
+
+gfdnet_ultra.register()  # installs the fuse patch
 
 
 def _stock_fuse():
     from ultralytics.nn.tasks import BaseModel
 
-    return BaseModel.fuse.__gfdnet_wrapped__
+    return patches.original(BaseModel, "fuse")
 
 
 def _randomise_bn(model: nn.Module) -> nn.Module:

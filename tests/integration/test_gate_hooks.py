@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-import gfdnet_ultra  # noqa: F401
+import gfdnet_ultra
+
+gfdnet_ultra.register()
 
 
 def test_stock_detection_model_keeps_its_own_criterion():
@@ -64,7 +66,7 @@ def test_yolo_task_map_uses_gated_engines_for_detect_only():
 
 
 def test_gate_balance_defaults_on_and_train_argument_turns_it_off():
-    from gfdnet_ultra.integration.gate_hooks import gate_loss_options
+    from gfdnet_ultra.gate.loss import gate_loss_options
 
     assert gate_loss_options(type("M", (), {"args": {}, "yaml": {}})())["balance"] is True
     assert gate_loss_options(type("M", (), {"args": {"gate_balance": "false"}, "yaml": {}})())["balance"] is False

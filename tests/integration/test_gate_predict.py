@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-import gfdnet_ultra  # noqa: F401
-from gfdnet_ultra.integration.gate_model import GatedDetector, gated_model_from_args
+import gfdnet_ultra
+from gfdnet_ultra.gate.detector import GatedDetector, gated_model_from_args
 
 from ..gate.conftest import force_gate
+
+gfdnet_ultra.register()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import yaml
 from ultralytics import YOLO
 from ultralytics.nn import tasks
 
-from gfdnet_ultra.integration import model_files
+from gfdnet_ultra.integration import model_files, patches
 
 TOY = {
     "nc": 3,
@@ -32,7 +32,7 @@ def test_scale_suffix_selects_that_scale(toy_dir, scale, width):
 
 def test_stock_loader_would_silently_build_the_first_scale(toy_dir):
     (toy_dir / "toy-s.yaml").write_text(yaml.safe_dump(TOY))
-    d = model_files.yaml_model_load.__wrapped__(toy_dir / "toy-s.yaml")
+    d = patches.original(tasks, "yaml_model_load")(toy_dir / "toy-s.yaml")
     assert d["scale"] == ""  # parse_model then falls back to the first scale ('n') with a warning
     assert model_files.yaml_model_load(toy_dir / "toy-s.yaml")["scale"] == "s"
 

@@ -7,7 +7,9 @@ import ultralytics
 import ultralytics.nn.tasks as tasks
 
 import gfdnet_ultra
-from gfdnet_ultra.integration import parse_patch, registry
+from gfdnet_ultra.integration import parse_patch, patches, registry
+
+gfdnet_ultra.register()
 
 
 def _parse(rows: list, head: list | None = None):
@@ -31,13 +33,11 @@ def test_self_test_passes_on_the_installed_ultralytics():
     registry.self_test()
 
 
-def test_self_test_fails_naming_the_version_when_the_parser_ignores_plugins():
-    parse_patch.uninstall()
-    try:
-        with pytest.raises(RuntimeError, match=f"ultralytics {ultralytics.__version__}"):
-            registry.self_test()
-    finally:
-        parse_patch.install(registry._resolve)
+def test_self_test_fails_naming_the_version_when_the_parser_ignores_plugins(monkeypatch):
+    monkeypatch.setattr(tasks, "parse_model", patches.original(tasks, "parse_model"))
+    with pytest.raises(RuntimeError, match=f"ultralytics {ultralytics.__version__}"):
+        registry.self_test()
+    monkeypatch.undo()
     registry.self_test()
 
 
@@ -48,14 +48,11 @@ def test_unsupported_ultralytics_version_fails_with_its_number(monkeypatch):
 
 
 def test_patch_refuses_a_parser_whose_source_changed(monkeypatch):
-    parse_patch.uninstall()
-    try:
-        monkeypatch.setattr(parse_patch, "_EDITS", (("a line that is not in parse_model", "x"),))
-        with pytest.raises(RuntimeError, match="not found exactly once"):
-            parse_patch.install(registry._resolve)
-    finally:
-        monkeypatch.undo()
-        parse_patch.install(registry._resolve)
+    stock = patches.original(tasks, "parse_model")
+    source = parse_patch.inspect.getsource(stock).replace("c1, c2 = ch[f], args[0]", "c2, c1 = args[0], ch[f]")
+    monkeypatch.setattr(parse_patch.inspect, "getsource", lambda obj: source)
+    with pytest.raises(RuntimeError, match=r"code it edits \(multi\) is not found exactly once"):
+        parse_patch._compile_plugin_parser(stock, vars(tasks), tasks.__file__, ultralytics.__version__)
 
 
 def test_unknown_layer_name_lists_the_plugin_layers():

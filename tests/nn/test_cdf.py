@@ -60,7 +60,7 @@ def test_cdf_sends_finite_gradient_to_every_parameter_despite_tiny_layer_scales(
 def test_grapher_routes_k_and_max_shifts_to_its_graph_conv():
     g = Grapher(8, 3, max_shifts=5)
     assert (g.graph_conv.k, g.graph_conv.max_shifts) == (3, 5)
-    assert CDF(8, 8, 1, 4, max_shifts=6).m[0].mixer.graph_conv.k == 4
+    assert CDF(8, 8, 1, k=4, max_shifts=6).m[0].mixer.graph_conv.k == 4
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [({"n": 0}, "n must be >= 1"), ({"e": 0.01}, "hidden width"),
@@ -87,3 +87,8 @@ def test_cdf_onnx_export_matches_onnxruntime_at_another_input_size():
     for shape in [(2, 8, 40, 24), (1, 8, 9, 13)]:
         x = torch.randn(*shape)
         torch.testing.assert_close(torch.from_numpy(run(x)[0]), m(x), rtol=1e-4, atol=1e-4)
+
+
+def test_cdf_takes_c2f_arguments_first_then_k():
+    m = CDF(8, 16, 1, False, 1, 0.25, 3)
+    assert m.c == 4 and m.m[0].mixer.graph_conv.k == 3

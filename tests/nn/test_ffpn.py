@@ -145,3 +145,23 @@ def test_nodes_survive_pickling():
     m = _Neck().eval()
     x = torch.randn(1, 8, 32, 32)
     assert torch.equal(pickle.loads(pickle.dumps(m))(x), m(x))
+
+
+def test_checkpoints_from_before_the_fuse_rename_load_into_merge():
+    import pickle
+
+    from gfdnet_ultra.nn.ffpn import FIF
+
+    torch.manual_seed(0)
+    new = FIF([8, 16], 8).eval()
+    x = [torch.randn(1, 8, 8, 8), torch.randn(1, 16, 4, 4)]
+    old_sd = {k.replace("merge.", "fuse.", 1) if k.startswith("merge.") else k: v for k, v in new.state_dict().items()}
+    assert "fuse" not in dict(new.named_children())  # no submodule shadows the fuse() protocol
+    fresh = FIF([8, 16], 8).eval()
+    fresh.load_state_dict(old_sd)  # strict: every old key lands
+    old = FIF([8, 16], 8).eval()
+    old.load_state_dict(new.state_dict())
+    old._modules["fuse"] = old._modules.pop("merge")  # the module as pickled before the rename
+    restored = pickle.loads(pickle.dumps(old))
+    with torch.no_grad():
+        assert torch.equal(fresh(x), new(x)) and torch.equal(restored(x), new(x))

@@ -4,7 +4,8 @@ The skip is data-dependent, so it stays outside the graphs (STYLE 2.4): `gate.on
 first graph on the batch and the second only on the images with p(defect) >= threshold. Graph 1: `images` (B, 3, H, W)
 -> `p_defect` (B,), `feat0..featF` (the maps the neck reads); graph 2: `feat0..featF` -> `output0`, the same tensor as
 Ultralytics' single-graph ONNX export (B, 4 + nc, A). The batch axis is dynamic, H and W are fixed at export.
-`yolo export format=onnx` on a gated checkpoint writes both graphs beside the usual one (an `on_export_end` callback).
+`yolo export format=onnx` on a gated checkpoint writes both graphs beside the usual one (the `on_export_end`
+callback of integration/gate_hooks.py).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..gate.runner import GateSplit
+from .runner import GateSplit
 
-__all__ = ("export_gated_onnx", "on_export_end")
+__all__ = ("export_gated_onnx",)
 
 
 class _Stage1(nn.Module):
@@ -65,18 +66,3 @@ def export_gated_onnx(model: nn.Module, file: str | Path, imgsz: int | tuple[int
     torch.onnx.export(_Stage2(split), tuple(feats), str(tail_file), input_names=names, output_names=["output0"],
                       dynamic_axes={k: v for k, v in batch_axis.items() if k in (*names, "output0")}, **kwargs)
     return gate_file, tail_file
-
-
-def on_export_end(exporter) -> None:
-    """Exporter callback: after an ONNX export of a gated model, also write its two gated graphs."""
-    from ..gate.head import find_gate
-
-    model = getattr(exporter, "model", None)
-    if getattr(exporter.args, "format", None) != "onnx" or model is None:
-        return
-    try:
-        find_gate(model)
-    except ValueError:
-        return
-    file = Path(exporter.file).with_suffix(".onnx")
-    export_gated_onnx(model, file, tuple(exporter.imgsz), opset=exporter.args.opset or 17)

@@ -1,10 +1,13 @@
-"""Which exceptions are the user's input to fix (printed as one line) rather than bugs (full traceback)."""
+"""The one rule for command lines: which exceptions are the user's input to fix (one line) rather than bugs (traceback).
+
+Used by the `gfdnet` CLI (integration/cli.py) and by the scripts' `data.cli.run_script`.
+"""
 
 from __future__ import annotations
 
 __all__ = ("user_error_message",)
 
-_USER_ERRORS = (FileNotFoundError, ValueError, SyntaxError)
+_USER_ERRORS = (FileExistsError, FileNotFoundError, ValueError, SyntaxError)
 
 
 def user_error_message(error: BaseException) -> str | None:

@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..gate.head import find_gate
-from ..gate.runner import GateSplit, keep_images, scatter
-from ..gate.threshold import check_threshold
-from ..gate.two_model import ClassifierGate
+from .head import find_gate
+from .runner import GateSplit, keep_images, scatter
+from .threshold import check_threshold
+from .two_model import ClassifierGate
 
 __all__ = ("DEFAULT_THRESHOLD", "GatedDetector", "gated_model_from_args", "load_classifier_gate")
 
