@@ -115,3 +115,14 @@ def test_accuracy_curves_get_a_table_and_a_plot_and_a_stale_plot_goes(tmp_path):
     again = write_report(RES, tmp_path / "b.md", "cmd")  # results without curves: no section, no stale plot
     assert "curves" not in again and not (tmp_path / "b_curves.png").exists()
     assert "## Accuracy per epoch" not in again["md"].read_text()
+
+
+def test_openvino_latency_gets_its_columns_and_ratio_when_asked_for():
+    cfg = {**CFG, "openvino": True}
+    rows = {n: {**r, "ov_b1": _lat(5.0 * s), "ov_b8": _lat(40.0 * s)} for (n, r), s in zip(RES["rows"].items(), (1.2, 1, 0.9))}
+    assert expected_figures(cfg)[6:8] == ["ov_b1", "ov_b8"]
+    md = render_markdown({**RES, "config": cfg, "rows": rows}, "cmd")
+    header, lines = _table_rows(md)
+    assert "OpenVINO b1 ms" in header and "OpenVINO b8 ms" in header and "compiled by its CPU plugin" in md
+    assert "| 6.0 [5.0–7.0] | 1.20× |" in lines[0]  # gfdnet-n's OpenVINO b1 cell and its ratio to YOLO11n
+    assert "OpenVINO" not in render_markdown(RES, "cmd")  # off by default
