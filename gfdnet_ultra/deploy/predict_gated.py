@@ -75,9 +75,8 @@ def _load(paths: list[Path], shape: tuple[int, int]):
 
     box = LetterBox(shape, auto=False)
     ims = [cv2.imread(str(p)) for p in paths]
-    batch = np.stack([box(image=im)[..., ::-1].transpose(2, 0, 1) for im in ims if im is not None]) if any(
-        im is not None for im in ims) else None
-    return ims, None if batch is None else np.ascontiguousarray(batch, dtype=np.float32) / 255.0
+    chw = [box(image=im)[..., ::-1].transpose(2, 0, 1) for im in ims if im is not None]  # BGR HWC -> RGB CHW
+    return ims, np.ascontiguousarray(np.stack(chw), dtype=np.float32) / 255.0 if chw else None
 
 
 def predict_gated(model: str | Path, source: str | Path, **overrides) -> dict:

@@ -85,3 +85,16 @@ def test_bad_input_gets_one_clear_line(exported, synthetic_yaml, tmp_path):
 def test_find_pair_accepts_either_graph_or_the_main_export(exported):
     pair = (exported / "m-gate.onnx", exported / "m-tail.onnx")
     assert all(find_pair(exported / f) == pair for f in ("m-gate.onnx", "m-tail.onnx", "m.onnx"))
+
+
+def test_an_unreadable_image_is_reported_and_the_others_are_predicted(exported, synthetic_yaml, tmp_path):
+    source = tmp_path / "mixed"
+    source.mkdir()
+    good = next((synthetic_yaml.parent / "images" / "val").glob("*.png"))
+    (source / "a.png").write_bytes(good.read_bytes())
+    (source / "b.png").write_bytes(b"")  # zero-size
+    records = predict_gated(exported / "m-gate.onnx", source, project=tmp_path, name="run")["images"]
+    assert records[0]["image"] == "a.png" and "p_defect" in records[0]
+    assert records[1] == {"image": "b.png", "error": "unreadable image"}
+    rows = list(csv.DictReader((tmp_path / "run" / "predictions.csv").open()))
+    assert rows[1]["error"] == "unreadable image"
