@@ -26,6 +26,7 @@ def exported(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow  # two fresh `gfdnet` processes
 def test_cli_writes_annotated_images_and_p_defect_and_skip_per_image(exported, synthetic_yaml, tmp_path):
     source = synthetic_yaml.parent / "images" / "val"
     n = len(list_images(source))
@@ -62,6 +63,7 @@ def test_both_backends_give_the_same_p_defect_per_image(exported, synthetic_yaml
     assert max(abs(a["p_defect"] - b["p_defect"]) for a, b in zip(ort, ov)) < 1e-5
 
 
+@pytest.mark.slow  # seven fresh `gfdnet` processes
 def test_bad_input_gets_one_clear_line(exported, synthetic_yaml, tmp_path):
     lone = tmp_path / "lone"
     lone.mkdir()
