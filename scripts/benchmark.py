@@ -49,6 +49,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reps-large", type=int, help="repetitions for batches > 1 (default: --reps)")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--no-onnx", action="store_true", help="skip the export and onnxruntime latency")
+    p.add_argument("--openvino", action="store_true", help="also time OpenVINO (CPU, fp32) on the exported ONNX files")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--profile", default="gfdnet-n", help="model to profile layer by layer ('' for none)")
     p.add_argument("--train-time", action="store_true", help="measure training seconds per epoch (slow)")
@@ -98,7 +99,7 @@ def config(a: argparse.Namespace) -> Config:
     common = {"imgsz": a.train_imgsz, "batch": a.train_batch, "seed": a.seed, "device": a.device, "settings": settings}
     cfg = Config(
         models=tuple(a.models), imgsz=a.imgsz, flops_imgsz=a.flops_imgsz, batches=tuple(a.batches), threads=a.threads,
-        reps=a.reps, reps_large=a.reps_large, warmup=a.warmup, onnx=not a.no_onnx, memory=not a.no_memory, profile=a.profile or None,
+        reps=a.reps, reps_large=a.reps_large, warmup=a.warmup, onnx=not a.no_onnx, openvino=a.openvino, memory=not a.no_memory, profile=a.profile or None,
         train_time=a.train_time, train_reps=a.train_reps, accuracy=a.accuracy, data=data,
         accuracy_models=tuple(a.accuracy_models) if a.accuracy_models else None,
         accuracy_seeds=tuple(a.accuracy_seeds or (a.seed,)), accuracy_jobs=a.accuracy_jobs,

@@ -1,9 +1,10 @@
-"""Latency runners for PyTorch and onnxruntime, timed in interleaved repetitions, and their summary statistics.
+"""Latency runners for PyTorch, onnxruntime and OpenVINO, timed in interleaved repetitions, and their summary statistics.
 
 Interleaving: every repetition runs each runner once, in a rotated order, so a slow spell on a shared machine hits
 all models alike and ratios between them hold even when absolute times drift. Each runner is warmed up first.
 PyTorch runs in eval mode under `torch.inference_mode()` on the model as given (fuse it first, as Ultralytics'
-predictor does); onnxruntime runs the exported graph on the CPU provider with a fixed intra-op thread count.
+predictor does); onnxruntime runs the exported graph on the CPU provider with a fixed intra-op thread count, and
+OpenVINO compiles the same ONNX file for its CPU plugin (fp32, latency hint) with the same thread count.
 Shape shorthand: B batch, S square input side.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ("interleave", "ort_runner", "set_threads", "summarize", "torch_runner")
+__all__ = ("interleave", "ort_runner", "ov_runner", "set_threads", "summarize", "torch_runner")
 
 
 def set_threads(threads: int) -> int:
@@ -65,6 +66,20 @@ def ort_runner(onnx_path: str | Path, batch: int, imgsz: int, threads: int) -> C
 
     def run() -> None:
         sess.run(None, {name: x})
+
+    return run
+
+
+def ov_runner(onnx_path: str | Path, batch: int, imgsz: int, threads: int) -> Callable[[], None]:
+    """A call that runs one OpenVINO (CPU plugin, fp32 where not quantised) inference of the ONNX graph or OpenVINO IR
+    (`.xml`) at `onnx_path` on a (B, 3, S, S) batch."""
+    from gfdnet_ultra.gate.backends import load_graph
+
+    graph = load_graph(onnx_path, "openvino", threads)
+    feeds = {graph.inputs[0][0]: np.random.default_rng(0).random((batch, 3, imgsz, imgsz), dtype=np.float32)}
+
+    def run() -> None:
+        graph(feeds)
 
     return run
 

@@ -34,6 +34,7 @@ def expected_figures(cfg: dict) -> list[str]:
         ['params', 'gflops', 'pt_b1']
     """
     backends = ("pt", "ort") if cfg["onnx"] else ("pt",)
+    backends += ("ov",) if cfg["onnx"] and cfg.get("openvino") else ()
     keys = ["params", "gflops"] + [f"{be}_b{b}" for be in backends for b in cfg["batches"]]
     keys += ["mem_b1_mib"] * cfg["memory"] + ["train_epoch_s"] * cfg["train_time"]
     return keys + ["map50", "map50_95", "acc_device"] * (cfg["accuracy"] and not cfg.get("accuracy_models"))
@@ -58,8 +59,8 @@ def _columns(cfg: dict) -> list[tuple[str, str, callable, bool]]:
     ms = lambda s: f"{s['median_ms']:.1f} [{s['p10_ms']:.1f}–{s['p90_ms']:.1f}]"  # noqa: E731
     cols = [("Params (M)", "params", lambda v: f"{v / 1e6:.3f}", True)]
     cols.append((f"GFLOPs@{cfg['flops_imgsz']}", "gflops", lambda v: f"{v:.2f}", True))
-    for be, label in (("pt", "PyTorch"), ("ort", "ORT")):
-        if be == "pt" or cfg["onnx"]:
+    for be, label in (("pt", "PyTorch"), ("ort", "ORT"), ("ov", "OpenVINO")):
+        if be == "pt" or cfg["onnx"] and (be == "ort" or cfg.get("openvino")):
             cols += [(f"{label} b{b} ms", f"{be}_b{b}", ms, b == 1) for b in cfg["batches"]]
     if cfg["memory"]:
         cols.append(("Peak MiB b1", "mem_b1_mib", lambda v: f"{v:.1f}", False))
@@ -217,7 +218,9 @@ def render_markdown(res: dict, command: str) -> str:
             f"{cfg.get('reps_large') or cfg['reps']} at larger batches, after {cfg['warmup']} warm-up call(s), all models and "
             "backends of a batch group interleaved round-robin in one process; cells are median [p10–p90] ms. PyTorch: fused "
             "model (Ultralytics `fuse()` plus our layers' `fuse()`), eval mode, `torch.inference_mode()`. ORT: the graph "
-            "from `YOLO(...).export(format=\"onnx\", imgsz, batch)`, CPUExecutionProvider, same thread count.",
+            "from `YOLO(...).export(format=\"onnx\", imgsz, batch)`, CPUExecutionProvider, same thread count."
+            + (" OpenVINO: the same ONNX file compiled by its CPU plugin (fp32, latency hint), same thread count."
+               if cfg.get("openvino") else ""),
             f"- FLOPs: one forward pass at {cfg['flops_imgsz']}x{cfg['flops_imgsz']} (full resolution, no stride-proxy "
             f"extrapolation), counter: {res['counter']}; FLOPs = 2 x thop ops, as Ultralytics reports.",
             "- Peak memory: most bytes of tensors alive during one batch-1 forward (torch.profiler memory events) plus "

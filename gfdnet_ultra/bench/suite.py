@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from .env import environment
 from .flops import COUNTER_NAME, count_flops
-from .latency import interleave, ort_runner, set_threads, summarize, torch_runner
+from .latency import interleave, ort_runner, ov_runner, set_threads, summarize, torch_runner
 from .layer_profile import layer_profile
 from .memory import peak_memory_mib
 from .training import Recipe, train_isolated
@@ -52,6 +52,7 @@ class Config:
     reps_large: int | None = None  # repetitions for batches > 1 (None: `reps`); they cost batch times more each
     warmup: int = 2
     onnx: bool = True
+    openvino: bool = False  # OpenVINO latency of the same ONNX files, interleaved with the others (needs `onnx`)
     memory: bool = True
     profile: str | None = "gfdnet-n"  # model whose layers are profiled, if it was built
     train_time: bool = False
@@ -210,6 +211,8 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
                     try:
                         path = _export(yolo, cfg.imgsz, b, Path(tmp) / f"{name}-b{b}")
                         runners[(name, "ort", b)] = ort_runner(path, b, cfg.imgsz, threads)
+                        if cfg.openvino:
+                            runners[(name, "ov", b)] = ov_runner(path, b, cfg.imgsz, threads)
                     except Exception as e:
                         fail(name, f"onnx b{b}", e)
                     bar.update()

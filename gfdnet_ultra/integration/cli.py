@@ -4,6 +4,7 @@
 a predict call is a CLI run (and saves results by default) from `sys.argv[0]` ending in "yolo"
 (engine/model.py, 8.4.x), so the script presents itself as `yolo` to keep that behaviour. Errors that we raise for bad
 input (unknown layer or model name, bad layer arguments, missing files) are printed as one clear line and exit with 2.
+`gfdnet predict-gated model=<stem>-gate.onnx source=<folder>` runs a gated ONNX pair (`deploy/predict_gated.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.argv[1:] = argv
     sys.argv[0] = "yolo"  # same list object as ultralytics' ARGV
     try:
+        if sys.argv[1:2] == ["predict-gated"]:
+            from ..deploy.predict_gated import main as predict_gated
+
+            return predict_gated(sys.argv[2:])
         entrypoint()
     except Exception as e:  # a clear line for bad input, the full traceback for anything else
         message = user_error_message(e)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from gfdnet_ultra.bench.latency import interleave, ort_runner, summarize, torch_runner
+from gfdnet_ultra.bench.latency import interleave, ort_runner, ov_runner, summarize, torch_runner
 
 
 def test_interleave_rotates_the_round_robin_start_and_times_every_runner_reps_times():
@@ -33,10 +33,11 @@ def test_summarize_rejects_empty_timings():
         summarize([])
 
 
-def test_runners_execute_pytorch_and_onnxruntime_forward_passes(tmp_path):
+def test_runners_execute_pytorch_onnxruntime_and_openvino_forward_passes(tmp_path):
     torch.manual_seed(0)
     m = nn.Conv2d(3, 4, 3, padding=1).eval()
     torch_runner(m, batch=2, imgsz=16)()
     path = tmp_path / "m.onnx"
     torch.onnx.export(m, torch.zeros(2, 3, 16, 16), str(path), dynamo=False, input_names=["images"])
     assert ort_runner(path, batch=2, imgsz=16, threads=1)() is None
+    assert ov_runner(path, batch=2, imgsz=16, threads=1)() is None

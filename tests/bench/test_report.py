@@ -149,3 +149,14 @@ def test_accuracy_only_note_names_dataset_and_recipe_and_says_where_gfdnet_n_sta
     paths = write_report(res, tmp_path / "neu.md", "cmd")
     assert paths["png"].read_bytes()[:4] == b"\x89PNG" and paths["curves"].is_file()
     assert "`short` recipe" in render_markdown(_accuracy_only("short"), "cmd")
+
+
+def test_openvino_latency_gets_its_columns_and_ratio_when_asked_for():
+    cfg = {**CFG, "openvino": True}
+    rows = {n: {**r, "ov_b1": _lat(5.0 * s), "ov_b8": _lat(40.0 * s)} for (n, r), s in zip(RES["rows"].items(), (1.2, 1, 0.9))}
+    assert expected_figures(cfg)[6:8] == ["ov_b1", "ov_b8"]
+    md = render_markdown({**RES, "config": cfg, "rows": rows}, "cmd")
+    header, lines = _table_rows(md)
+    assert "OpenVINO b1 ms" in header and "OpenVINO b8 ms" in header and "compiled by its CPU plugin" in md
+    assert "| 6.0 [5.0–7.0] | 1.20× |" in lines[0]  # gfdnet-n's OpenVINO b1 cell and its ratio to YOLO11n
+    assert "OpenVINO" not in render_markdown(RES, "cmd")  # off by default
