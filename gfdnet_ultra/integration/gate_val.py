@@ -4,7 +4,7 @@ A validator callback cannot skip images (the batch is a local of `BaseValidator.
 section 4.3), so `get_model` hands AutoBackend a GatedDetector, as the predictor does. Per batch, `update_metrics`
 collects the gate's p and per-image ms with the ground truth (defective iff the image has a box) and the best
 detection score; the end of the run writes `gate_metrics.json` beside Ultralytics' results (gate/metrics.py keys,
-plus mAP50 and mAP50-95). `threshold=0` is the ungated run of the same model, timed by the same code.
+plus mAP50 and mAP50-95) and the recall / skip-rate curve against the threshold (`gate_curve.json`, `.png`). `threshold=0` is the ungated run of the same model, timed by the same code.
 Training-time validation is never gated. Without a gate it is Ultralytics' DetectionValidator unchanged.
 """
 
@@ -16,6 +16,8 @@ from ultralytics.models.yolo.detect import DetectionValidator
 from ultralytics.utils import LOGGER
 from ultralytics.utils.torch_utils import smart_inference_mode
 
+from ..gate.calibrate import PickedThreshold, pick_calibrated
+from ..gate.curve import save_gate_curve
 from ..gate.loss import image_labels
 from ..gate.metrics import gate_report
 from .gate_model import GatedDetector, gated_model_from_args
@@ -63,6 +65,7 @@ class GatedDetectionValidator(DetectionValidator):
         if self.save_dir is not None:
             self.save_dir.mkdir(parents=True, exist_ok=True)
             (self.save_dir / "gate_metrics.json").write_text(json.dumps(report, indent=2))
+            save_gate_curve(rows["p"], rows["defective"], self.save_dir, marks={"run": self._gated.threshold})
 
     def print_results(self):
         super().print_results()
@@ -76,17 +79,18 @@ class GatedDetectionValidator(DetectionValidator):
             )
 
 
-
-
-def pick_gate_threshold(model, data: str, target_recall: float = 0.99, split: str = "val", **val_args) -> float:
+def pick_gate_threshold(model, data: str, target_recall: float = 0.99, split: str = "val",
+                        **val_args) -> PickedThreshold:
     """Run the gate ungated (threshold=0) on a dataset split and return the threshold keeping `target_recall`.
 
-    `model` is a gated YOLO model (or a detector with `gate_classifier=` in `val_args`).
+    `model` is a gated YOLO model (or a detector with `gate_classifier=` in `val_args`). The result is a float that
+    also carries `point` (recall, skip rate, normal skip rate expected at it, on that split), which is logged. Pick
+    on held-out images (a calibration list, `gate/calibrate.py`), not on the gate's training images.
     """
-    from ..gate.threshold import pick_threshold
-
     metrics = model.val(**{**val_args, "data": data, "split": split, "threshold": 0.0, "plots": False, "save_json": False})
     rows = getattr(metrics, "gate_rows", None)
     if not rows:
         raise ValueError("pick_gate_threshold: the model has no gate; use a gated checkpoint or gate_classifier=")
-    return pick_threshold(rows["p"], rows["defective"], target_recall)
+    picked = pick_calibrated(rows["p"], rows["defective"], target_recall, split=f"{split} of {data}")
+    LOGGER.info(picked.describe())
+    return picked
