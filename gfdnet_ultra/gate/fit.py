@@ -63,11 +63,12 @@ def _augment(x: torch.Tensor, m: torch.Tensor, g: torch.Generator) -> tuple[torc
 
 def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], params, inputs: torch.Tensor,
                       masks: torch.Tensor, epochs: int = 40, batch: int = 32, lr: float = 3e-3, seed: int = 0,
-                      augment: bool = False) -> list[float]:
+                      augment: bool = False, cell_weight: float = 1.0) -> list[float]:
     """Train `cell_logits` ((B, ...) inputs -> (B, h, w) logits) with `gate_fit_loss`, AdamW and a one-cycle rate.
 
     `inputs` are float16 feature maps (used as they are) or uint8 images (scaled to [0, 1]); `augment` applies a random
-    quarter turn and flip per batch (square images only). Returns the mean loss per epoch.
+    quarter turn and flip per batch (square images only); `cell_weight=0` trains from image labels only. Returns the
+    mean loss per epoch.
     """
     params = list(params)
     g = torch.Generator().manual_seed(seed)
@@ -83,7 +84,7 @@ def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], param
             x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
             if augment:
                 x, m = _augment(x, m, g)
-            loss = gate_fit_loss(cell_logits(x), m)
+            loss = gate_fit_loss(cell_logits(x), m, cell_weight)
             opt.zero_grad()
             loss.backward()
             opt.step()

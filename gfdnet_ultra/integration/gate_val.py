@@ -39,7 +39,7 @@ class GatedDetectionValidator(DetectionValidator):
         super().init_metrics(model)
         inner = getattr(model, "model", None)
         self._gated = inner if isinstance(inner, GatedDetector) and not self.training else None
-        self._gate_rows = {"defective": [], "p": [], "ms": [], "max_score": []}
+        self._gate_rows = {"defective": [], "p": [], "ms": [], "ms_stage1": [], "max_score": []}
 
     def update_metrics(self, preds, batch):
         super().update_metrics(preds, batch)
@@ -49,6 +49,7 @@ class GatedDetectionValidator(DetectionValidator):
         rows["defective"] += image_labels(batch["batch_idx"], len(preds)).tolist()
         rows["p"] += last["p"].tolist()
         rows["ms"] += last["ms"].tolist()
+        rows["ms_stage1"] += last["ms_stage1"].tolist()
         rows["max_score"] += [float(pr["conf"].max()) if len(pr["conf"]) else 0.0 for pr in preds]
 
     def finalize_metrics(self):
@@ -59,7 +60,9 @@ class GatedDetectionValidator(DetectionValidator):
         report = gate_report(rows["defective"], rows["p"], self._gated.threshold, rows["ms"], rows["max_score"])
         box = self.metrics.box
         report = {"mode": self._gated.extra_repr().split("mode=")[1], "map50": float(box.map50),
-                  "map50_95": float(box.map), **report}
+                  "map50_95": float(box.map), **report,
+                  "normal_share": 1 - sum(rows["defective"]) / max(len(rows["defective"]), 1),
+                  "att_stage1": sum(rows["ms_stage1"]) / max(len(rows["ms_stage1"]), 1)}  # time before the cut
         self.gate_metrics = self.metrics.gate = report
         self.metrics.gate_rows = rows
         if self.save_dir is not None:
