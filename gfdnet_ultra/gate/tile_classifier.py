@@ -88,12 +88,17 @@ def measure_gate_cost(model: nn.Module, imgsz: int, reps: int = 20) -> dict[str,
 
 def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 30, width: int = 16, calib: float = 0.2,
                           target_recall: float = 0.99, batch: int = 16, lr: float = 3e-3, seed: int = 0,
-                          save: str | Path = "gate-cls.pt") -> dict:
+                          crop: int = 160, save: str | Path = "gate-cls.pt") -> dict:
     """Train a TileGateClassifier on the `train` split of a detection dataset YAML, calibrate it, save a checkpoint.
+
+    Training sees one random `crop` x `crop` window per image and epoch (0: whole images), flipped and turned;
+    calibration scores whole images, as `gate_classifier=` does.
 
     Returns:
         (dict): The report (also `<save stem>-train.json`): calibration point, threshold, cost, timings.
     """
+    if crop % 8 or crop < 0:
+        raise ValueError(f"train-gate: crop={crop} must be a non-negative multiple of 8 (the score map's stride), e.g. 160")
     t0 = time.perf_counter()
     images = split_images(data, "train")
     ims, masks = load_samples(images, imgsz)
@@ -104,7 +109,7 @@ def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 30, 
     t1 = time.perf_counter()
     model.train()
     losses = train_cell_scorer(model.cell_logits, model.parameters(), ims[fit_idx], masks[fit_idx], epochs=epochs,
-                               batch=batch, lr=lr, seed=seed, augment=True)
+                               batch=batch, lr=lr, seed=seed, augment=True, crop=crop if crop < imgsz else 0)
     model.eval()
     t2 = time.perf_counter()
     with torch.no_grad():
@@ -114,7 +119,7 @@ def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 30, 
     model.gate_threshold = float(picked)
     save = Path(save)
     report = {
-        "data": str(data), "imgsz": imgsz, "epochs": epochs, "width": width, "calib": calib, "seed": seed,
+        "data": str(data), "imgsz": imgsz, "epochs": epochs, "width": width, "crop": crop, "calib": calib, "seed": seed,
         "fit_images": len(fit_idx), "calibration_images": len(cal_idx), "threshold": float(picked),
         "calibration_point": picked.point, "final_loss": losses[-1], "params": sum(p.numel() for p in model.parameters()),
         "cost": measure_gate_cost(model, imgsz), "seconds": {"load": t1 - t0, "train": t2 - t1},

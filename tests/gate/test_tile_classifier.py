@@ -61,3 +61,23 @@ def test_gfdnet_fit_gate_without_a_model_names_the_missing_key(capsys):
 
     assert main(["fit-gate", "data=x.yaml"]) == 2
     assert "missing model=" in capsys.readouterr().err
+
+
+def test_training_crops_stay_on_the_stride_grid_with_their_mask_cells():
+    from gfdnet_ultra.gate.fit import _crop
+
+    x = torch.arange(64 * 64, dtype=torch.float32).view(1, 1, 64, 64).expand(3, 3, 64, 64).clone()
+    m = torch.zeros(3, 8, 8, dtype=torch.bool)
+    m[:, 2, 5] = True
+    xs, ms = _crop(x, m, 32, torch.Generator().manual_seed(0))
+    assert xs.shape == (3, 3, 32, 32) and ms.shape == (3, 4, 4)
+    for im, mk in zip(xs, ms):
+        i, j = int(im[0, 0, 0]) // 64 // 8, int(im[0, 0, 0]) % 64 // 8  # the crop's top-left cell
+        assert bool(mk.any()) == (i <= 2 < i + 4 and j <= 5 < j + 4)
+
+
+def test_train_gate_refuses_a_crop_off_the_stride_grid(synthetic_yaml):
+    from gfdnet_ultra.gate.tile_classifier import train_gate_classifier
+
+    with pytest.raises(ValueError, match="crop=100 must be a non-negative multiple of 8"):
+        train_gate_classifier(synthetic_yaml, imgsz=64, crop=100)
