@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .fit import gate_threshold
 from .head import find_gate
 from .runner import GateSplit, keep_images, scatter
 from .threshold import check_threshold
@@ -115,7 +116,8 @@ class GatedDetector(nn.Module):
         t2 = time.perf_counter()
         k = int(keep.sum())
         ms = torch.full((n,), 1e3 * (t1 - t0) / n) + keep.cpu().float() * (1e3 * (t2 - t1) / max(k, 1))
-        self.last = {"p": p.detach().float().cpu(), "keep": keep.cpu(), "ms": ms}
+        self.last = {"p": p.detach().float().cpu(), "keep": keep.cpu(), "ms": ms,
+                     "ms_stage1": torch.full((n,), 1e3 * (t1 - t0) / n)}  # the gate's share: the time before the cut
         return y
 
     def extra_repr(self) -> str:
@@ -146,8 +148,9 @@ def _has_gate(model: nn.Module) -> bool:
 def gated_model_from_args(model, args) -> nn.Module:
     """The detector wrapped in GatedDetector when args or the model ask for gating, else `model` unchanged.
 
-    Gating applies when `args.gate_classifier` is set (two-model), or the model has a DefectGate (one-model, threshold
-    default 0.5). `threshold=` on a model without a gate layer and without a classifier is an error.
+    Gating applies when `args.gate_classifier` is set (two-model), or the model has a DefectGate (one-model); the
+    threshold defaults to the one the gate was calibrated at (`gfdnet fit-gate` / `train-gate`), else 0.5.
+    `threshold=` on a model without a gate layer and without a classifier is an error.
     """
     threshold = getattr(args, "threshold", None)
     classifier = getattr(args, "gate_classifier", None)
@@ -161,9 +164,12 @@ def gated_model_from_args(model, args) -> nn.Module:
         from ultralytics.nn.tasks import load_checkpoint
 
         model = load_checkpoint(str(model))[0]
-    thr = DEFAULT_THRESHOLD if threshold is None else threshold
-    if classifier is not None:
-        return GatedDetector(model, thr, load_classifier_gate(classifier))
+    gate = load_classifier_gate(classifier) if classifier is not None else None
+    # a gate calibrated by fit-gate / train-gate carries its threshold; DefectNet's 0.5 otherwise
+    stored = getattr(gate.model, "gate_threshold", None) if gate is not None else gate_threshold(model)
+    thr = threshold if threshold is not None else (DEFAULT_THRESHOLD if stored is None else stored)
+    if gate is not None:
+        return GatedDetector(model, thr, gate)
     if threshold is not None or _has_gate(model):
         return GatedDetector(model, thr)  # find_gate raises the clear error when threshold= has no gate to use
     return model

@@ -7,12 +7,15 @@ Shape shorthand: n validation images.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
 __all__ = ("check_threshold", "pick_gate_threshold", "pick_threshold")
+
+LOGGER = logging.getLogger(__name__)
 
 
 def check_threshold(threshold: float) -> float:
@@ -32,28 +35,69 @@ def check_threshold(threshold: float) -> float:
 def pick_threshold(p_defect: Sequence[float], defective: Sequence[bool], target_recall: float = 0.99) -> float:
     """Largest threshold whose gate recall on (p_defect, defective) is >= target_recall.
 
+    The set must hold both classes: without defective images recall is undefined, without normal ones the skip rate
+    the threshold buys cannot be seen. Logs a warning when the set is too small to resolve the target (fewer than
+    1 / (1 - target) defective images: the pick then keeps every one of them) or when the target is reached only at
+    a threshold that skips no normal image (the gate does not separate the classes at that recall).
+
     Examples:
         >>> pick_threshold([0.9, 0.8, 0.3, 0.2, 0.1], [1, 1, 1, 0, 0], target_recall=0.6)
         0.8
     """
     if not 0.0 < target_recall <= 1.0:
-        raise ValueError(f"pick_threshold: target_recall={target_recall} must be in (0, 1], e.g. 0.99")
+        raise ValueError(
+            f"pick_threshold: target_recall={target_recall} cannot be reached by any threshold; it is the share of "
+            "defective images the gate must pass, in (0, 1], e.g. 0.99"
+        )
     p, t = np.asarray(p_defect, float), np.asarray(defective, bool)
     if p.shape != t.shape:
         raise ValueError(f"pick_threshold: {p.size} probabilities but {t.size} labels")
     if not t.any():
-        raise ValueError("pick_threshold: the validation set has no defective image, so recall is undefined")
-    need = math.ceil(target_recall * t.sum() - 1e-9)
-    return float(np.sort(p[t])[::-1][need - 1])
+        raise ValueError(
+            f"pick_threshold: the calibration set ({t.size} images) has no defective image, so recall is undefined; "
+            "calibrate on a split with labelled defects (a larger calib= share, or split='val')"
+        )
+    if t.all():
+        raise ValueError(
+            f"pick_threshold: the calibration set ({t.size} images) has no normal image (empty label file), so the "
+            "skip rate a threshold buys cannot be measured; add defect-free images with empty label files or "
+            "calibrate on a split that has them"
+        )
+    if not np.isfinite(p).all():
+        raise ValueError("pick_threshold: p_defect holds NaN or inf; the gate's output is broken (check the weights)")
+    n_def = int(t.sum())
+    need = math.ceil(target_recall * n_def - 1e-9)
+    thr = float(np.sort(p[t])[::-1][need - 1])
+    if target_recall < 1.0 and n_def < 1.0 / (1.0 - target_recall):
+        LOGGER.warning(
+            f"pick_threshold: {n_def} defective images cannot resolve target_recall={target_recall} (needs >= "
+            f"{math.ceil(1 / (1 - target_recall))}); the threshold keeps {need} of {n_def}. Use a larger calibration "
+            "split for a tighter pick"
+        )
+    if thr <= float(p[~t].min()):
+        LOGGER.warning(
+            f"pick_threshold: target_recall={target_recall} is reached only at threshold {thr:.4g}, which skips no "
+            "normal image: the gate does not separate the classes at this recall. Fit the gate on the trained "
+            "detector (`gfdnet fit-gate`), or accept a lower target"
+        )
+    return thr
 
 
-def pick_gate_threshold(model, data: str, target_recall: float = 0.99, split: str = "val", **val_args) -> float:
+def pick_gate_threshold(model, data: str, target_recall: float = 0.99, split: str = "val", **val_args):
     """Run the gate ungated (threshold=0) on a dataset split and return the threshold keeping `target_recall`.
 
-    `model` is a gated YOLO model (or a detector with `gate_classifier=` in `val_args`).
+    `model` is a gated YOLO model (or a detector with `gate_classifier=` in `val_args`). The result is a float that
+    also carries `point` (recall, skip rate, normal skip rate expected at it, on that split), which is logged. Pick
+    on held-out images (a calibration list, `gate/calibrate.py`), not on the gate's training images.
     """
+    from ultralytics.utils import LOGGER as ULTRALYTICS_LOGGER
+
+    from .calibrate import pick_calibrated  # calibrate builds on pick_threshold above
+
     metrics = model.val(**{**val_args, "data": data, "split": split, "threshold": 0.0, "plots": False, "save_json": False})
     rows = getattr(metrics, "gate_rows", None)
     if not rows:
         raise ValueError("pick_gate_threshold: the model has no gate; use a gated checkpoint or gate_classifier=")
-    return pick_threshold(rows["p"], rows["defective"], target_recall)
+    picked = pick_calibrated(rows["p"], rows["defective"], target_recall, split=f"{split} of {data}")
+    ULTRALYTICS_LOGGER.info(picked.describe())
+    return picked

@@ -8,6 +8,8 @@ Shape shorthand: B batch, S the classifier's input size.
 
 from __future__ import annotations
 
+import logging
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -15,6 +17,7 @@ from torch import nn
 __all__ = ("CLASS_NAMES", "ClassifierGate")
 
 CLASS_NAMES = ("defective", "normal")
+LOGGER = logging.getLogger(__name__)
 
 
 class ClassifierGate(nn.Module):
@@ -46,8 +49,18 @@ class ClassifierGate(nn.Module):
         self.names = names
         self.index = next(k for k, v in names.items() if v == "defective")
         self.imgsz = int(imgsz)
+        self._warned: set[tuple[int, int]] = set()
 
     def forward(self, im: torch.Tensor) -> torch.Tensor:
+        hw = tuple(im.shape[-2:])
+        if hw != (self.imgsz, self.imgsz) and hw not in self._warned:
+            self._warned.add(hw)  # once per size: a resize changes what the classifier sees (small defects vanish)
+            LOGGER.warning(
+                f"two-model gate: the classifier was trained at imgsz={self.imgsz}, but images arrive at "
+                f"{hw[0]}x{hw[1]} and are resized to {self.imgsz}x{self.imgsz} (defects scale by "
+                f"{self.imgsz / max(hw):.2f}); train the classifier at imgsz={max(hw)} "
+                f"(gfdnet train-gate data=... imgsz={max(hw)}) or run the detector at imgsz={self.imgsz}"
+            )
         x = im if im.shape[-2:] == (self.imgsz, self.imgsz) else F.interpolate(
             im, size=(self.imgsz, self.imgsz), mode="bilinear", align_corners=False
         )

@@ -1,6 +1,7 @@
 """`gfdnet` console script: the `yolo` command with gfdnet_ultra registered, same `key=value` arguments.
 
-`gfdnet train model=gfdnet-n.yaml data=mecd.yaml` behaves exactly like `yolo train ...`. Ultralytics decides whether
+`gfdnet train model=gfdnet-n.yaml data=mecd.yaml` behaves exactly like `yolo train ...`; `gfdnet fit-gate ...` and
+`gfdnet train-gate ...` are the gate's own commands (gate/commands.py). Ultralytics decides whether
 a predict call is a CLI run (and saves results by default) from `sys.argv[0]` ending in "yolo"
 (engine/model.py, 8.4.x), so the script presents itself as `yolo` to keep that behaviour. Errors that we raise for bad
 input (unknown layer or model name, bad layer arguments, missing files) are printed as one clear line and exit with 2.
@@ -25,8 +26,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if argv is not None:
         sys.argv[1:] = argv
+    from ..gate.commands import COMMANDS, run_command
+
+    command = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in COMMANDS else None
     sys.argv[0] = "yolo"  # same list object as ultralytics' ARGV
     try:
+        if command:
+            return run_command(command, sys.argv[2:])
         if sys.argv[1:2] == ["predict-gated"]:
             from ..deploy.predict_gated import main as predict_gated
 

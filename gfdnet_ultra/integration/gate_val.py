@@ -4,7 +4,7 @@ A validator callback cannot skip images (the batch is a local of `BaseValidator.
 section 4.3), so `get_model` hands AutoBackend a GatedDetector, as the predictor does. Per batch, `update_metrics`
 collects the gate's p and per-image ms with the ground truth (defective iff the image has a box) and the best
 detection score; the end of the run writes `gate_metrics.json` beside Ultralytics' results (gate/metrics.py keys,
-plus mAP50 and mAP50-95). `threshold=0` is the ungated run of the same model, timed by the same code.
+plus mAP50 and mAP50-95) and the recall / skip-rate curve against the threshold (`gate_curve.json`, `.png`). `threshold=0` is the ungated run of the same model, timed by the same code.
 Training-time validation is never gated. Without a gate it is Ultralytics' DetectionValidator unchanged.
 """
 
@@ -17,6 +17,7 @@ from ultralytics.utils import LOGGER
 from ultralytics.utils.torch_utils import smart_inference_mode
 
 from ..gate.detector import GatedDetector, gated_model_from_args
+from ..gate.curve import save_gate_curve
 from ..gate.loss import image_labels
 from ..gate.metrics import gate_report
 from ..gate.threshold import pick_gate_threshold  # re-exported: the gate's public API is gfdnet_ultra.gate
@@ -38,7 +39,7 @@ class GatedDetectionValidator(DetectionValidator):
         super().init_metrics(model)
         inner = getattr(model, "model", None)
         self._gated = inner if isinstance(inner, GatedDetector) and not self.training else None
-        self._gate_rows = {"defective": [], "p": [], "ms": [], "max_score": []}
+        self._gate_rows = {"defective": [], "p": [], "ms": [], "ms_stage1": [], "max_score": []}
 
     def update_metrics(self, preds, batch):
         super().update_metrics(preds, batch)
@@ -48,6 +49,7 @@ class GatedDetectionValidator(DetectionValidator):
         rows["defective"] += image_labels(batch["batch_idx"], len(preds)).tolist()
         rows["p"] += last["p"].tolist()
         rows["ms"] += last["ms"].tolist()
+        rows["ms_stage1"] += last["ms_stage1"].tolist()
         rows["max_score"] += [float(pr["conf"].max()) if len(pr["conf"]) else 0.0 for pr in preds]
 
     def finalize_metrics(self):
@@ -58,12 +60,15 @@ class GatedDetectionValidator(DetectionValidator):
         report = gate_report(rows["defective"], rows["p"], self._gated.threshold, rows["ms"], rows["max_score"])
         box = self.metrics.box
         report = {"mode": self._gated.extra_repr().split("mode=")[1], "map50": float(box.map50),
-                  "map50_95": float(box.map), **report}
+                  "map50_95": float(box.map), **report,
+                  "normal_share": 1 - sum(rows["defective"]) / max(len(rows["defective"]), 1),
+                  "att_stage1": sum(rows["ms_stage1"]) / max(len(rows["ms_stage1"]), 1)}  # time before the cut
         self.gate_metrics = self.metrics.gate = report
         self.metrics.gate_rows = rows
         if self.save_dir is not None:
             self.save_dir.mkdir(parents=True, exist_ok=True)
             (self.save_dir / "gate_metrics.json").write_text(json.dumps(report, indent=2))
+            save_gate_curve(rows["p"], rows["defective"], self.save_dir, marks={"run": self._gated.threshold})
 
     def print_results(self):
         super().print_results()

@@ -31,3 +31,26 @@ def test_picker_rejects_sets_without_defects_and_bad_targets():
 def test_threshold_outside_unit_interval_is_a_clear_error(bad):
     with pytest.raises(ValueError, match=r"threshold=.*\[0, 1\]"):
         check_threshold(bad)
+
+
+def test_picker_rejects_a_calibration_set_without_normal_images_naming_the_fix():
+    with pytest.raises(ValueError, match="no normal image.*empty label files"):
+        pick_threshold([0.9, 0.2], [1, 1])
+
+
+def test_picker_rejects_targets_no_threshold_can_reach():
+    for bad in (0.0, 1.01):
+        with pytest.raises(ValueError, match=f"target_recall={bad} cannot be reached"):
+            pick_threshold([0.9, 0.1], [1, 0], bad)
+
+
+def test_picker_warns_when_the_target_needs_a_threshold_that_skips_nothing(caplog):
+    with caplog.at_level("WARNING"):
+        t = pick_threshold([0.9, 0.05, 0.5, 0.6], [1, 1, 0, 0], 1.0)
+    assert t == 0.05 and "skips no normal image" in caplog.text and "fit-gate" in caplog.text
+
+
+def test_picker_warns_when_the_set_is_too_small_to_resolve_the_target(caplog):
+    with caplog.at_level("WARNING"):
+        pick_threshold([0.9, 0.8, 0.1], [1, 1, 0], 0.99)
+    assert "2 defective images cannot resolve target_recall=0.99 (needs >= 100)" in caplog.text

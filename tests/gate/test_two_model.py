@@ -22,3 +22,12 @@ def test_classifier_gate_returns_p_of_the_defective_class_whatever_its_index():
 def test_classifier_with_other_classes_is_a_clear_error_naming_the_expected_ones():
     with pytest.raises(ValueError, match=r"\{'normal', 'defective'\} are expected"):
         ClassifierGate(_classifier({0: "cat", 1: "dog"}))
+
+
+def test_classifier_run_at_another_size_than_it_was_trained_at_warns_once_naming_the_fix(caplog):
+    g = ClassifierGate(_classifier({0: "defective", 1: "normal"}), 224)
+    with caplog.at_level("WARNING"):
+        g(torch.rand(1, 3, 640, 640))
+        g(torch.rand(1, 3, 640, 640))
+        g(torch.rand(1, 3, 224, 224))
+    assert caplog.text.count("trained at imgsz=224") == 1 and "imgsz=640" in caplog.text

@@ -1,0 +1,99 @@
+"""Held-out calibration for the gate threshold: a seeded, stratified split of the training images, and the picked point.
+
+Probabilities on images the gate was fitted on are optimistic, so a threshold picked there skips fewer normal images
+and misses more defective ones on new data than it promised. The calibration split is carved from the training
+split (never the validation split, which stays for the final measurement), stratified so both classes are in it.
+`PickedThreshold` is the threshold as a float that also carries the recall and skip rate expected at it.
+Shape shorthand: n images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .curve import operating_point
+from .threshold import pick_threshold
+
+__all__ = ("PickedThreshold", "calibration_split", "pick_calibrated", "write_split_lists")
+
+
+class PickedThreshold(float):
+    """A threshold (usable wherever a float is) with `point`: recall, skip rate and normal skip rate on the set it was
+    picked on, plus that set's size and name.
+
+    Examples:
+        >>> t = pick_calibrated([0.9, 0.7, 0.4, 0.1], [1, 1, 0, 0], 0.99, split="calib")
+        >>> float(t), t.point["recall"], t.point["skip_rate"]
+        (0.7, 1.0, 0.5)
+    """
+
+    point: dict
+
+    def __new__(cls, value: float, point: dict):
+        obj = super().__new__(cls, value)
+        obj.point = dict(point)
+        return obj
+
+    def __reduce__(self):
+        return float, (float(self),)  # pickles and deep-copies as a plain float
+
+    def describe(self) -> str:
+        """One line: the threshold and what it is expected to do."""
+        q = self.point
+        return (f"gate threshold {float(self):.4g} picked on {q.get('split', '?')} ({q['images']} images, "
+                f"{q['defective']} defective) for recall >= {q['target_recall']}: expected recall {q['recall']:.3f}, "
+                f"skip rate {q['skip_rate']:.3f} (normal images skipped {q['normal_skip_rate']:.3f})")
+
+
+def pick_calibrated(p_defect: Sequence[float], defective: Sequence[bool], target_recall: float = 0.99,
+                    split: str = "calibration") -> PickedThreshold:
+    """`pick_threshold` plus the operating point it is expected to give (measured on the same set)."""
+    thr = pick_threshold(p_defect, defective, target_recall)
+    t = np.asarray(defective, bool)
+    point = {**operating_point(p_defect, t, thr), "target_recall": float(target_recall), "split": split,
+             "images": int(t.size), "defective": int(t.sum())}
+    return PickedThreshold(thr, point)
+
+
+def calibration_split(defective: Sequence[bool], fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(fit indices, calibration indices): a seeded share `fraction` of each class goes to calibration.
+
+    Examples:
+        >>> fit, cal = calibration_split([1] * 10 + [0] * 10, 0.2, seed=0)
+        >>> len(fit), len(cal)
+        (16, 4)
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"calibration split: fraction={fraction} must be in (0, 1), e.g. 0.2 of the training images")
+    t = np.asarray(defective, bool)
+    rng = np.random.default_rng(seed)
+    calib = []
+    for cls in (True, False):
+        idx = np.flatnonzero(t == cls)
+        if idx.size < 2:
+            name = "defective" if cls else "normal"
+            raise ValueError(
+                f"calibration split: the training split has {idx.size} {name} image(s); both the fit and the "
+                f"calibration part need one at least, so the split needs >= 2 {name} images"
+            )
+        k = min(max(1, round(fraction * idx.size)), idx.size - 1)
+        calib.append(rng.choice(idx, k, replace=False))
+    cal = np.sort(np.concatenate(calib))
+    return np.setdiff1d(np.arange(t.size), cal), cal
+
+
+def write_split_lists(images: Sequence[Path], fit: np.ndarray, calib: np.ndarray, data: dict, out: Path) -> Path:
+    """A dataset YAML in `out` whose train is the fit images and whose val is the calibration images (txt lists)."""
+    import yaml
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, idx in (("fit", fit), ("calib", calib)):
+        (out / f"{name}.txt").write_text("".join(f"{Path(images[i]).resolve()}\n" for i in idx))
+    cfg = {k: v for k, v in data.items() if k not in ("path", "train", "val", "test")}
+    cfg.update(path=str(out.resolve()), train="fit.txt", val="calib.txt")
+    path = out / "calib.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path

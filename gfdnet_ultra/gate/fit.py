@@ -1,0 +1,182 @@
+"""Fit the gate on a trained, frozen detector from cached features: `gfdnet fit-gate model=best.pt data=data.yaml`.
+
+Joint training (DefectNet) makes the gate learn only once the detector does, and picks its threshold on images it
+was trained on. Here the detector is done: its backbone runs once per training image up to the stride-8 cut (plus a
+horizontally flipped copy), the maps are cached, and only a `LocalDefectGate` (a few thousand weights) is trained on
+them, in seconds. Loss: balanced image BCE on the max-cell logit (every normal image's worst cell is a hard negative)
+plus a dense per-cell BCE whose targets are the cells covered by the dataset's boxes (positives up-weighted to balance
+the rare defect cells). A seeded, stratified share `calib` of the training images is held out of the fit, and the
+threshold is picked there for `target_recall`; it is stored in the gate, so the saved checkpoint gates at it by
+default. The detector's weights are not touched: ungated outputs are bit-identical.
+Shape shorthand: N images, C channels, H x W the stride-8 map.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .calibrate import calibration_split, pick_calibrated
+from .curve import save_gate_curve
+from .head import DefectGate, find_gate
+from .local_gate import LocalDefectGate, attach_gate, stride8_layer
+from .loss import balanced_bce
+from .runner import GateSplit
+from .samples import load_samples, split_images
+
+__all__ = ("cache_features", "fit_gate", "gate_fit_loss", "gate_threshold", "train_cell_scorer")
+
+
+@torch.no_grad()
+def cache_features(model: nn.Module, images: torch.Tensor, batch: int = 16) -> torch.Tensor:
+    """(N, C, H, W) float16 stride-8 maps of (N, 3, S, S) uint8 images, from the model's backbone up to its gate."""
+    split = GateSplit(model)
+    out = [split.stage1(images[i : i + batch].float() / 255)[1][0].half() for i in range(0, len(images), batch)]
+    return torch.cat(out)
+
+
+def gate_fit_loss(cell_logits: torch.Tensor, masks: torch.Tensor, cell_weight: float = 1.0) -> torch.Tensor:
+    """Balanced BCE of the max-cell image logit plus `cell_weight` x dense cell BCE: (B, H, W) logits, (B, H, W) bool."""
+    defective = masks.flatten(1).any(1)
+    image = balanced_bce(cell_logits.flatten(1).amax(1), defective)
+    n_pos = masks.sum()
+    pos_weight = ((masks.numel() - n_pos) / n_pos.clamp(min=1)).clamp(max=100.0)
+    cells = F.binary_cross_entropy_with_logits(cell_logits, masks.float(), pos_weight=pos_weight)
+    return image + cell_weight * cells
+
+
+def _augment(x: torch.Tensor, m: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same random flip / quarter turn for a batch of square images (B, 3, S, S) and their cell masks (B, h, w)."""
+    k = int(torch.randint(4, (1,), generator=g))
+    x, m = x.rot90(k, (-2, -1)), m.rot90(k, (-2, -1))
+    if bool(torch.randint(2, (1,), generator=g)):
+        x, m = x.flip(-1), m.flip(-1)
+    return x, m
+
+
+def _crop(x: torch.Tensor, m: torch.Tensor, size: int, g: torch.Generator, stride: int = 8):
+    """A random `size` x `size` window of each image (B, 3, S, S) on the stride grid, and the matching mask cells."""
+    cells, grid = size // stride, m.shape[-1]
+    at = torch.randint(grid - cells + 1, (len(x), 2), generator=g).tolist()
+    xs = torch.stack([im[:, i * stride : i * stride + size, j * stride : j * stride + size] for im, (i, j) in zip(x, at)])
+    ms = torch.stack([mk[i : i + cells, j : j + cells] for mk, (i, j) in zip(m, at)])
+    return xs, ms
+
+
+def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], params, inputs: torch.Tensor,
+                      masks: torch.Tensor, epochs: int = 40, batch: int = 32, lr: float = 3e-3, seed: int = 0,
+                      augment: bool = False, cell_weight: float = 1.0, crop: int = 0) -> list[float]:
+    """Train `cell_logits` ((B, ...) inputs -> (B, h, w) logits) with `gate_fit_loss`, AdamW and a one-cycle rate.
+
+    `inputs` are float16 feature maps (used as they are) or uint8 images (scaled to [0, 1]); `augment` applies a random
+    quarter turn and flip per batch (square images only); `cell_weight=0` trains from image labels only; `crop` > 0
+    trains on one random crop of that many pixels per image and epoch (a fully convolutional scorer with max pooling
+    scores a crop as it scores a whole image, at a fraction of the cost). Returns the mean loss per epoch.
+    """
+    params = list(params)
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    steps = epochs * -(-len(inputs) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    losses = []
+    for _ in range(epochs):
+        order, total = torch.randperm(len(inputs), generator=g), 0.0
+        for i in range(0, len(inputs), batch):
+            idx = order[i : i + batch]
+            x, m = inputs[idx], masks[idx]
+            if crop:
+                x, m = _crop(x, m, crop, g)
+            x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
+            if augment:
+                x, m = _augment(x, m, g)
+            loss = gate_fit_loss(cell_logits(x), m, cell_weight)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        losses.append(total / len(inputs))
+    return losses
+
+
+def _load(path: str | Path) -> tuple[dict, nn.Module]:
+    ckpt = torch.load(str(path), map_location="cpu", weights_only=False)
+    model = ckpt.get("ema") or ckpt.get("model")
+    if not isinstance(model, nn.Module) or not hasattr(model, "model"):
+        raise ValueError(f"fit-gate: {path} holds no YAML-built detection model (a `yolo train` detect checkpoint)")
+    if getattr(model, "task", "detect") != "detect":
+        raise ValueError(f"fit-gate: {path} is a {model.task} model; the gate is fitted on a detection checkpoint")
+    return ckpt, model.float().eval()
+
+
+def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int = 40, calib: float = 0.2,
+             target_recall: float = 0.99, hidden: int = 32, seed: int = 0, flip: bool = True,
+             save: str | Path | None = None) -> dict:
+    """Fit a LocalDefectGate on the frozen detector `model` (.pt) with the `train` split of `data`; save a checkpoint.
+
+    Returns:
+        (dict): The fit report (also `<save stem>-fit.json`): calibration point, threshold, timings, counts.
+    """
+    t0 = time.perf_counter()
+    ckpt, det = _load(model)
+    for p in det.parameters():
+        p.requires_grad_(False)
+    try:
+        _, old = find_gate(det)
+        c1 = old.c1
+    except ValueError:
+        c1 = stride8_layer(det)[1]
+    torch.manual_seed(seed)
+    gate = LocalDefectGate(c1, c1, hidden)
+    index = attach_gate(det, gate)
+    images = split_images(data, "train")
+    ims, masks = load_samples(images, imgsz)
+    defective = masks.flatten(1).any(1)
+    fit_idx, cal_idx = calibration_split(defective.numpy(), calib, seed)
+    t1 = time.perf_counter()
+    x_fit = ims[fit_idx]
+    feats = cache_features(det, torch.cat([x_fit, x_fit.flip(-1)]) if flip else x_fit)
+    m_fit = torch.cat([masks[fit_idx], masks[fit_idx].flip(-1)]) if flip else masks[fit_idx]
+    feats_cal = cache_features(det, ims[cal_idx])
+    t2 = time.perf_counter()
+    gate.train()
+    losses = train_cell_scorer(gate.cell_logits, gate.parameters(), feats, m_fit, epochs=epochs, seed=seed)
+    gate.eval()
+    t3 = time.perf_counter()
+    with torch.no_grad():
+        p_cal = torch.sigmoid(gate.cell_logits(feats_cal.float()).flatten(1).amax(1))
+    picked = pick_calibrated(p_cal.tolist(), defective[cal_idx].tolist(), target_recall, split=f"calibration ({calib:g} of train)")
+    gate.threshold = float(picked)
+    save = Path(save) if save else Path(model).with_name(f"{Path(model).stem}-gatefit.pt")
+    report = {
+        "model": str(model), "data": str(data), "imgsz": imgsz, "epochs": epochs, "calib": calib, "seed": seed,
+        "hidden": hidden, "flip": flip, "gate_index": index, "gate_params": sum(p.numel() for p in gate.parameters()),
+        "fit_images": len(fit_idx), "calibration_images": len(cal_idx), "threshold": float(picked),
+        "calibration_point": picked.point, "final_loss": losses[-1],
+        "seconds": {"load": t1 - t0, "features": t2 - t1, "fit": t3 - t2},
+    }
+    det.yaml = {**(det.yaml or {}), "gate_fit": {k: report[k] for k in ("imgsz", "threshold", "gate_index")}}
+    ckpt.update(model=copy.deepcopy(det).half(), ema=None, optimizer=None, gate_fit=report)
+    save.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ckpt, save)
+    save_gate_curve(p_cal.tolist(), defective[cal_idx].tolist(), save.parent / f"{save.stem}-calibration",
+                    marks={"picked": float(picked)})
+    (save.parent / f"{save.stem}-fit.json").write_text(json.dumps(report, indent=2))
+    report["save"] = str(save)
+    return report
+
+
+def gate_threshold(model: nn.Module) -> float | None:
+    """The calibrated threshold stored in a model's gate by `fit_gate`, or None."""
+    try:
+        gate: DefectGate = find_gate(model)[1]
+    except ValueError:
+        return None
+    return getattr(gate, "threshold", None)

@@ -1,0 +1,65 @@
+import json
+
+import pytest
+import torch
+
+import gfdnet_ultra  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic_yaml, tmp_path_factory):
+    """An untrained yolo11-gated-n checkpoint and the same with a gate fitted by fit-gate (2 epochs, 64 px)."""
+    from ultralytics import YOLO
+
+    from gfdnet_ultra.gate.fit import fit_gate
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("fit")
+    YOLO("yolo11-gated-n.yaml").save(folder / "det.pt")
+    report = fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=2, calib=0.25, hidden=8)
+    return folder, report
+
+
+def test_fit_gate_saves_a_checkpoint_whose_gate_is_calibrated_on_held_out_training_images(fitted):
+    from ultralytics.nn.tasks import load_checkpoint
+
+    from gfdnet_ultra.gate.fit import gate_threshold
+    from gfdnet_ultra.gate.local_gate import LocalDefectGate
+
+    folder, report = fitted
+    model, ckpt = load_checkpoint(report["save"])
+    assert isinstance(model.model[5], LocalDefectGate) and gate_threshold(model) == report["threshold"]
+    assert report["fit_images"] + report["calibration_images"] == 16 and report["calibration_images"] == 4
+    assert report["calibration_point"]["recall"] >= 0.99 and ckpt["gate_fit"]["threshold"] == report["threshold"]
+    assert (folder / "det-gatefit-calibration" / "gate_curve.png").exists()
+    assert json.loads((folder / "det-gatefit-fit.json").read_text())["threshold"] == report["threshold"]
+
+
+def test_fitting_the_gate_leaves_the_detector_outputs_unchanged(fitted):
+    from ultralytics.nn.tasks import load_checkpoint
+
+    folder, report = fitted
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        before = load_checkpoint(folder / "det.pt")[0](x)[0]
+        after = load_checkpoint(report["save"])[0](x)[0]
+    assert torch.allclose(before, after, atol=1e-3)  # both stored in half precision; only the gate row differs
+
+
+def test_yolo_val_on_a_fitted_checkpoint_gates_at_its_calibrated_threshold_by_default(fitted, synthetic_yaml, tmp_path):
+    from ultralytics import YOLO
+
+    _, report = fitted
+    m = YOLO(report["save"]).val(data=str(synthetic_yaml), imgsz=64, batch=4, device="cpu", plots=False,
+                                 project=str(tmp_path), name="v", verbose=False)
+    assert m.gate["threshold"] == pytest.approx(report["threshold"])
+
+
+def test_fit_gate_refuses_a_classification_checkpoint(tmp_path, synthetic_yaml):
+    from ultralytics import YOLO
+
+    from gfdnet_ultra.gate.fit import fit_gate
+
+    YOLO("yolo11n-cls.yaml").save(tmp_path / "cls.pt")
+    with pytest.raises(ValueError, match="classify model; the gate is fitted on a detection checkpoint"):
+        fit_gate(tmp_path / "cls.pt", synthetic_yaml, imgsz=64, epochs=1)

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+import torch
+
+from gfdnet_ultra.gate.local_gate import LocalDefectGate, attach_gate, stride8_layer
+from gfdnet_ultra.gate.samples import cell_mask, letterbox
+
+
+def test_local_gate_logit_is_the_highest_cell_logit_so_one_bright_cell_decides():
+    torch.manual_seed(0)
+    g = LocalDefectGate(4, 4, hidden=4).eval()
+    x = torch.zeros(1, 4, 10, 10)
+    base = g.classify(x)
+    x[0, :, 3, 7] = 5.0
+    cells = g.cell_logits(x)
+    assert g.classify(x) == cells.amax() and g(x) is x and g.logits.shape == (1,)
+    assert not torch.equal(base, g.classify(x))
+
+
+def test_local_gate_rejects_a_width_change_and_a_bad_hidden_width():
+    with pytest.raises(ValueError, match="c2 must equal c1=8"):
+        LocalDefectGate(8, 16)
+    with pytest.raises(ValueError, match="hidden=0"):
+        LocalDefectGate(8, 8, hidden=0)
+
+
+def test_attaching_a_gate_to_a_plain_detector_keeps_its_outputs_and_cuts_at_stride_8():
+    import gfdnet_ultra  # noqa: F401
+    from ultralytics.nn.tasks import DetectionModel
+
+    from gfdnet_ultra.gate.runner import GateSplit
+
+    torch.manual_seed(0)
+    m = DetectionModel("yolo11n.yaml", nc=2, verbose=False).eval()
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        before = m(x)[0]
+    idx, c = stride8_layer(m)
+    assert (idx, c) == (4, 128)  # yolo11n row 4: C3k2, P3/8, as in yolo11-gated.yaml
+    assert attach_gate(m, LocalDefectGate(c, c)) == 5
+    with torch.no_grad():
+        assert torch.equal(m(x)[0], before)
+        p, feats = GateSplit(m).stage1(x)
+        assert p.shape == (2,) and feats[0].shape[-1] == 8
+
+
+def test_attaching_a_gate_to_a_gated_detector_replaces_its_gate():
+    import gfdnet_ultra  # noqa: F401
+    from ultralytics.nn.tasks import DetectionModel
+
+    m = DetectionModel("yolo11-gated-n.yaml", nc=2, verbose=False).eval()
+    n = len(m.model)
+    assert attach_gate(m, LocalDefectGate(128, 128)) == 5 and len(m.model) == n
+    assert isinstance(m.model[5], LocalDefectGate) and m.model[5].f == -1
+
+
+def test_cell_mask_marks_covered_cells_and_the_centre_cell_of_tiny_boxes():
+    m = cell_mask(np.array([[0.0, 0.0, 20.0, 10.0], [30.0, 30.0, 31.0, 31.0]]), 32, 8)  # centres at 4, 12, 20, 28
+    assert m[0, :3].all() and not m[1].any() and m[3, 3] and m.sum() == 4
+
+
+def test_letterbox_keeps_the_aspect_and_centres_on_grey():
+    out, r, (px, py) = letterbox(np.zeros((20, 40, 3), np.uint8), 32)
+    assert out.shape == (32, 32, 3) and r == 0.8 and (px, py) == (0, 8) and out[0, 0, 0] == 114 and out[16, 0, 0] == 0
