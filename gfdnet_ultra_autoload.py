@@ -68,8 +68,44 @@ def after_import(name: str, callback: Callable[[ModuleType], None]) -> None:
         sys.meta_path.insert(0, _AfterImportFinder())
 
 
-def _register(_module: ModuleType) -> None:
+def _outermost_gfdnet_import():
+    """The frame of the outermost `gfdnet_ultra` module still executing on this thread's stack, else None (e.g.
+    `from gfdnet_ultra.nn import GAstage` imported Ultralytics, which fired this hook: registering now would import
+    that half-built module again)."""
+    frame, found = sys._getframe(1), None
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if frame.f_code.co_name == "<module>" and (name == "gfdnet_ultra" or name.startswith("gfdnet_ultra.")):
+            found = frame
+        frame = frame.f_back
+    return found
+
+
+def _register_when_done(frame) -> None:
+    """Register as soon as `frame` (a module being imported) returns, chaining any profiler already set."""
+    previous = sys.getprofile()
+
+    def watch(f, event, arg):
+        if previous is not None:
+            previous(f, event, arg)
+        if f is frame and event == "return":  # the frame is still on the stack: register without looking again
+            sys.setprofile(previous)
+            _register(None, deferred=True)
+
+    sys.setprofile(watch)
+
+
+_deferred: list = []  # the import frame registration waits for (at most one)
+
+
+def _register(_module: ModuleType | None, deferred: bool = False) -> None:
     if _broken:
+        return
+    importing = None if deferred else _outermost_gfdnet_import()
+    if importing is not None:  # our own import pulled Ultralytics in: finish it first, then register
+        if not _deferred:
+            _deferred.append(importing)
+            _register_when_done(importing)
         return
     try:
         registry = importlib.import_module("gfdnet_ultra.integration.registry")
