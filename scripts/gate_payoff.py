@@ -73,6 +73,9 @@ def main() -> None:
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--fit-epochs", type=int, default=40)
     ap.add_argument("--tile-epochs", type=int, default=30)
+    ap.add_argument("--fit", help="an existing fit-gate checkpoint to use instead of fitting one")
+    ap.add_argument("--tile", help="an existing train-gate checkpoint to use instead of training one")
+    ap.add_argument("--modes", nargs="+", default=["one_model", "two_model"], choices=["one_model", "two_model"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="runs/gate_payoff")
     ap.add_argument("--docs", default="docs")
@@ -89,8 +92,15 @@ def main() -> None:
 
     out = Path(a.out).resolve() / a.name
     out.mkdir(parents=True, exist_ok=True)
-    fit = fit_gate(a.weights, a.data, imgsz=a.imgsz, epochs=a.fit_epochs, save=out / "fitted.pt")
-    tile = train_gate_classifier(a.data, imgsz=a.imgsz, epochs=a.tile_epochs, save=out / "tile-gate.pt")
+    def stored(path: str, key: str) -> dict:
+        return {**torch.load(path, map_location="cpu", weights_only=False)[key], "save": path}
+
+    fit = stored(a.fit, "gate_fit") if a.fit else fit_gate(a.weights, a.data, imgsz=a.imgsz, epochs=a.fit_epochs,
+                                                             save=out / "fitted.pt")
+    tile = {}
+    if "two_model" in a.modes:
+        tile = stored(a.tile, "gate_train") if a.tile else train_gate_classifier(
+            a.data, imgsz=a.imgsz, epochs=a.tile_epochs, save=out / "tile-gate.pt")
     common = {"data": a.data, "imgsz": a.imgsz, "device": "cpu", "plots": False, "verbose": False,
               "project": str(out), "exist_ok": True}
     results = {"name": a.name, "data": a.data, "weights": a.weights, "imgsz": a.imgsz,
@@ -98,13 +108,15 @@ def main() -> None:
                "one_model": {"fit": fit, "batches": {}}, "two_model": {"train": tile, "batches": {}}}
     for bs in a.batches:
         runs = {
-            "one_model": (YOLO(fit["save"]).val(batch=bs, threshold=0.0, name=f"one-ungated-b{bs}", **common),
-                          YOLO(fit["save"]).val(batch=bs, name=f"one-gated-b{bs}", **common)),
-            "two_model": (YOLO(a.weights).val(batch=bs, threshold=0.0, gate_classifier=tile["save"],
-                                              name=f"two-ungated-b{bs}", **common),
-                          YOLO(a.weights).val(batch=bs, gate_classifier=tile["save"], name=f"two-gated-b{bs}", **common)),
+            "one_model": lambda: (YOLO(fit["save"]).val(batch=bs, threshold=0.0, name=f"one-ungated-b{bs}", **common),
+                                  YOLO(fit["save"]).val(batch=bs, name=f"one-gated-b{bs}", **common)),
+            "two_model": lambda: (YOLO(a.weights).val(batch=bs, threshold=0.0, gate_classifier=tile["save"],
+                                                      name=f"two-ungated-b{bs}", **common),
+                                  YOLO(a.weights).val(batch=bs, gate_classifier=tile["save"], name=f"two-gated-b{bs}",
+                                                      **common)),
         }
-        for mode, (u, g) in runs.items():
+        for mode in a.modes:
+            u, g = runs[mode]()
             results[mode]["batches"][bs] = {"ungated": u.gate, "gated": g.gate, "payoff": payoff(g.gate, u.gate)}
     docs = Path(a.docs)
     stem = docs / f"gate_payoff_{a.name}"
@@ -121,8 +133,9 @@ def main() -> None:
     for mode in ("one_model", "two_model"):
         for bs, run in results[mode]["batches"].items():
             lines.append(_row(mode.replace("_", "-"), bs, run["gated"], run["ungated"], run["payoff"]))
-    lines += ["", f"one-model fit: {fit['calibration_point']}, {fit['seconds']}",
-              f"two-model train: {tile['calibration_point']}, cost {tile['cost']}, {tile['seconds']}"]
+    lines += ["", f"one-model fit: {fit['calibration_point']}, {fit['seconds']}"]
+    if tile:
+        lines.append(f"two-model train: {tile['calibration_point']}, cost {tile['cost']}, {tile['seconds']}")
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
