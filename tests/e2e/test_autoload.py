@@ -20,3 +20,16 @@ def test_the_off_switch_leaves_ultralytics_untouched(fresh_python):
     proc = fresh_python(CHECK, GFDNET_AUTOLOAD="0")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "False"]
+
+
+def test_importing_our_layers_first_registers_once_that_import_returns(fresh_python):
+    """`gfdnet_ultra.nn` imports Ultralytics, which fires the hook mid-import: registration waits, then happens."""
+    code = (
+        "import gfdnet_ultra.nn.cdf\n"
+        "from ultralytics.nn.tasks import DetectionModel\n"
+        "m = DetectionModel('gfdnet-n.yaml', verbose=False)\n"
+        "print(any(type(layer).__module__.startswith('gfdnet_ultra') for layer in m.model))"
+    )
+    proc = fresh_python(code)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "not active" not in proc.stderr and proc.stdout.split()[-1] == "True"
