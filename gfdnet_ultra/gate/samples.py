@@ -58,7 +58,7 @@ def cell_mask(boxes_xyxy: np.ndarray, size: int, stride: int) -> np.ndarray:
     """(size / stride,)*2 bool: cells whose centre lies in a pixel box, plus each box's centre cell.
 
     Examples:
-        >>> cell_mask(np.array([[3.0, 3.0, 6.0, 6.0]]), 32, 8).sum()  # a 3 px box still marks one cell
+        >>> cell_mask(np.array([[3.0, 3.0, 6.0, 6.0]]), 32, 8).sum().item()  # a 3 px box still marks one cell
         1
     """
     g = size // stride
