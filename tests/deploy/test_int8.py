@@ -46,7 +46,7 @@ def test_int8_keeps_map_within_the_margin_of_fp32(trained, tmp_path):
     print(f"mAP50-95 PyTorch {m['pytorch']['map50_95']:.3f}, OpenVINO FP32 {fp32:.3f}, INT8 {int8:.3f}; "
           f"latency FP32 {res['latency']['fp32']['median_ms']:.2f} ms, INT8 {res['latency']['int8']['median_ms']:.2f} ms")
     assert abs(fp32 - m["pytorch"]["map50_95"]) <= 0.01  # the FP32 export is the checkpoint
-    if fp32 < FLOOR:  # known open defect since the issue-17/16/18 merge: the in-test training stays at 0 (closing note)
+    if fp32 < FLOOR:  # open defect: 8 epochs at 96 px leave YOLO11n at mAP 0 (before and after the merges; closing note)
         pytest.skip(f"the briefly trained model detects too little ({fp32:.3f} < {FLOOR}) for the INT8 check to mean anything")
     assert int8 >= fp32 - max(MARGIN_ABS, MARGIN_REL * fp32), f"INT8 mAP50-95 {int8:.3f} vs FP32 {fp32:.3f}"
     assert any(n.endswith(".xml") for n in (p.name for p in (tmp_path / "best_int8_openvino_model").iterdir()))
