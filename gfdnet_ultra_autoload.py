@@ -95,7 +95,7 @@ def _register_when_done(frame) -> None:
     sys.setprofile(watch)
 
 
-_deferred: list = []  # the import frame registration waits for (at most one)
+_deferred: list[bool] = []  # set once registration waits for an import of ours to return (at most one wait)
 
 
 def _register(_module: ModuleType | None, deferred: bool = False) -> None:
@@ -104,7 +104,7 @@ def _register(_module: ModuleType | None, deferred: bool = False) -> None:
     importing = None if deferred else _outermost_gfdnet_import()
     if importing is not None:  # our own import pulled Ultralytics in: finish it first, then register
         if not _deferred:
-            _deferred.append(importing)
+            _deferred.append(True)
             _register_when_done(importing)
         return
     try:

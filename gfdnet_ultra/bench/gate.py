@@ -107,7 +107,7 @@ def gate_benchmark(out: str | Path, epochs: int | None = None, imgsz: int | None
     from ultralytics import YOLO
 
     from ..data.synthetic import SHORT_RECIPE, synthetic_dataset
-    from ..gate.threshold import pick_gate_threshold
+    from ..gate.calibrate import pick_gate_threshold
     from .curves import read_curve
 
     epochs, imgsz = epochs or SHORT_RECIPE["epochs"], imgsz or SHORT_RECIPE["imgsz"]

@@ -54,8 +54,8 @@ def _accuracy_seeds(cfg: dict) -> list[int]:
     return list(cfg.get("accuracy_seeds") or (cfg["accuracy_recipe"]["seed"],))
 
 
-def _columns(cfg: dict) -> list[tuple[str, str, callable, bool]]:
-    """(header, key, formatter, with a ratio column) per figure."""
+def _columns(cfg: dict, rows: dict) -> list[tuple[str, str, callable, bool]]:
+    """(header, key, formatter, with a ratio column) per figure; wall time only where runs recorded it."""
     ms = lambda s: f"{s['median_ms']:.1f} [{s['p10_ms']:.1f}–{s['p90_ms']:.1f}]"  # noqa: E731
     cols = [("Params (M)", "params", lambda v: f"{v / 1e6:.3f}", True)]
     cols.append((f"GFLOPs@{cfg['flops_imgsz']}", "gflops", lambda v: f"{v:.2f}", True))
@@ -73,7 +73,8 @@ def _columns(cfg: dict) -> list[tuple[str, str, callable, bool]]:
         if len(_accuracy_seeds(cfg)) > 1:
             cols.append(("mAP50 per seed", "acc_runs", lambda runs: _per_seed(runs, "map50"), False))
             cols.append(("mAP50-95 per seed", "acc_runs", _per_seed, False))
-        cols.append(("Train wall min", "acc_wall_s", lambda v: f"{v / 60:.1f}", False))
+        if any("acc_wall_s" in r for r in rows.values()):  # results written before it was recorded have none
+            cols.append(("Train wall min", "acc_wall_s", lambda v: f"{v / 60:.1f}", False))
         cols.append(("Acc. device", "acc_device", str, False))
     return cols
 
@@ -86,7 +87,7 @@ def _per_seed(runs: list[dict], key: str = "map50_95") -> str:
 def _results_table(res: dict) -> list[str]:
     cfg, rows = res["config"], res["rows"]
     base = rows.get("yolo11n")
-    cols = [c for c in _columns(cfg) if c[1] != "acc_wall_s" or any("acc_wall_s" in r for r in rows.values())]
+    cols = _columns(cfg, rows)
     head = ["Model"] + [h for h, _, _, r in cols for h in ((h, "×YOLO11n") if r else (h,))]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, row in rows.items():

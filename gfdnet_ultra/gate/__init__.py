@@ -8,6 +8,7 @@ cuts a gated model in two stages, `export_gated_onnx` writes them as two ONNX gr
 
 from __future__ import annotations
 
+from .calibrate import pick_gate_threshold
 from .detector import DEFAULT_THRESHOLD, GatedDetector, gated_model_from_args, load_classifier_gate
 from .export import export_gated_onnx
 from .head import DefectGate, find_gate
@@ -16,7 +17,7 @@ from .metrics import gate_report
 from .onnx_runtime import GatedOnnxRunner
 from .runner import GateSplit
 from .schedules import SCHEDULES, gate_weight
-from .threshold import check_threshold, pick_gate_threshold, pick_threshold
+from .threshold import check_threshold, pick_threshold
 from .two_model import ClassifierGate
 
 __all__ = (

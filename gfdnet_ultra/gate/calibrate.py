@@ -17,7 +17,7 @@ import numpy as np
 from .curve import operating_point
 from .threshold import pick_threshold
 
-__all__ = ("PickedThreshold", "calibration_split", "pick_calibrated", "write_split_lists")
+__all__ = ("PickedThreshold", "calibration_split", "pick_calibrated", "pick_gate_threshold", "write_split_lists")
 
 
 class PickedThreshold(float):
@@ -97,3 +97,21 @@ def write_split_lists(images: Sequence[Path], fit: np.ndarray, calib: np.ndarray
     path = out / "calib.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def pick_gate_threshold(model, data: str, target_recall: float = 0.99, split: str = "val", **val_args):
+    """Run the gate ungated (threshold=0) on a dataset split and return the threshold keeping `target_recall`.
+
+    `model` is a gated YOLO model (or a detector with `gate_classifier=` in `val_args`). The result is a float that
+    also carries `point` (recall, skip rate, normal skip rate expected at it, on that split), which is logged. Pick
+    on held-out images (`calibration_split`), not on the gate's training images.
+    """
+    from ultralytics.utils import LOGGER
+
+    metrics = model.val(**{**val_args, "data": data, "split": split, "threshold": 0.0, "plots": False, "save_json": False})
+    rows = getattr(metrics, "gate_rows", None)
+    if not rows:
+        raise ValueError("pick_gate_threshold: the model has no gate; use a gated checkpoint or gate_classifier=")
+    picked = pick_calibrated(rows["p"], rows["defective"], target_recall, split=f"{split} of {data}")
+    LOGGER.info(picked.describe())
+    return picked

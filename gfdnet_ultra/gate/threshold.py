@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ("check_threshold", "pick_gate_threshold", "pick_threshold")
+__all__ = ("check_threshold", "pick_threshold")
 
 LOGGER = logging.getLogger(__name__)
 
@@ -82,22 +82,3 @@ def pick_threshold(p_defect: Sequence[float], defective: Sequence[bool], target_
         )
     return thr
 
-
-def pick_gate_threshold(model, data: str, target_recall: float = 0.99, split: str = "val", **val_args):
-    """Run the gate ungated (threshold=0) on a dataset split and return the threshold keeping `target_recall`.
-
-    `model` is a gated YOLO model (or a detector with `gate_classifier=` in `val_args`). The result is a float that
-    also carries `point` (recall, skip rate, normal skip rate expected at it, on that split), which is logged. Pick
-    on held-out images (a calibration list, `gate/calibrate.py`), not on the gate's training images.
-    """
-    from ultralytics.utils import LOGGER as ULTRALYTICS_LOGGER
-
-    from .calibrate import pick_calibrated  # calibrate builds on pick_threshold above
-
-    metrics = model.val(**{**val_args, "data": data, "split": split, "threshold": 0.0, "plots": False, "save_json": False})
-    rows = getattr(metrics, "gate_rows", None)
-    if not rows:
-        raise ValueError("pick_gate_threshold: the model has no gate; use a gated checkpoint or gate_classifier=")
-    picked = pick_calibrated(rows["p"], rows["defective"], target_recall, split=f"{split} of {data}")
-    ULTRALYTICS_LOGGER.info(picked.describe())
-    return picked

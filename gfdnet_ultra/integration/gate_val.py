@@ -20,7 +20,7 @@ from ..gate.detector import GatedDetector, gated_model_from_args
 from ..gate.curve import save_gate_curve
 from ..gate.loss import image_labels
 from ..gate.metrics import gate_report
-from ..gate.threshold import pick_gate_threshold  # re-exported: the gate's public API is gfdnet_ultra.gate
+from ..gate.calibrate import pick_gate_threshold  # re-exported: the gate's public API is gfdnet_ultra.gate
 
 __all__ = ("GatedDetectionValidator", "pick_gate_threshold")
 
