@@ -1,39 +1,65 @@
 """OpenVINO INT8 (NNCF, calibrated on training images) keeps mAP: a quantisation collapse cannot pass unnoticed.
 
-YOLO11n is trained briefly inside the test (short recipe, 96 px, 8 epochs) and scored on the images it trained on:
-the check is the damage quantisation does to a model that detects, not how well it generalises. Margin: INT8
-mAP50-95 within max(0.02, 25 % of FP32) of the OpenVINO FP32 export of the same checkpoint; a collapse to ~0 fails
-because the FP32 model must first reach 0.04. Measured figures on the full synthetic and NEU-DET sets: docs/deploy.md.
+YOLO11n is trained inside the test (short recipe, 96 px, 25 epochs of 32 images) on an easy in-test set of
+high-contrast squares and discs and scored on the images it trained on: the check is the damage quantisation does to
+a model that detects, not how well it generalises. (The project's synthetic defects are small and faint by design: a
+from-scratch model needs far more steps than a test can spend to detect them: 8 epochs left YOLO11n at mAP 0.000.)
+Margin: INT8 mAP50-95 within max(0.03, 10 % of FP32) of the OpenVINO FP32 export of the same checkpoint, which must
+first reach 0.3, so a collapse to ~0 fails (measured: PyTorch 0.738, OpenVINO FP32 0.760, INT8 0.766). Figures on
+real data: docs/deploy.md.
 """
 
 from __future__ import annotations
 
-import yaml
+from pathlib import Path
+
+import cv2
+import numpy as np
 import pytest
+import yaml
 
 pytestmark = pytest.mark.slow
 
-FLOOR, MARGIN_ABS, MARGIN_REL = 0.04, 0.02, 0.25
+FLOOR, MARGIN_ABS, MARGIN_REL = 0.3, 0.03, 0.10
+
+
+def write_shapes_dataset(root: Path, n: int = 32, imgsz: int = 96, seed: int = 0) -> Path:
+    """`n` dark noisy images with 1-3 bright squares (class 0) or discs (class 1) each; val = train. Returns data.yaml."""
+    rng = np.random.default_rng(seed)
+    for d in ("images", "labels"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        im, lines = rng.integers(0, 60, (imgsz, imgsz, 3), dtype=np.uint8), []
+        for _ in range(int(rng.integers(1, 4))):
+            s = int(rng.integers(imgsz // 6, imgsz // 3))
+            x, y = (int(v) for v in rng.integers(0, imgsz - s, 2))
+            c = int(rng.integers(2))
+            if c == 0:
+                cv2.rectangle(im, (x, y), (x + s, y + s), (230, 230, 230), -1)
+            else:
+                cv2.circle(im, (x + s // 2, y + s // 2), s // 2, (40, 200, 240), -1)
+            lines.append(f"{c} {(x + s / 2) / imgsz:.5f} {(y + s / 2) / imgsz:.5f} {s / imgsz:.5f} {s / imgsz:.5f}")
+        cv2.imwrite(str(root / "images" / f"{i:03d}.png"), im)
+        (root / "labels" / f"{i:03d}.txt").write_text("\n".join(lines) + "\n")
+    data = root / "data.yaml"
+    data.write_text(yaml.safe_dump({"path": str(root), "train": "images", "val": "images", "names": {0: "square", 1: "disc"}}))
+    return data
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """(checkpoint, data.yaml whose val split is its train split) of a briefly trained YOLO11n."""
+    """(checkpoint, data.yaml whose val split is its train split) of a YOLO11n trained on the shapes set."""
     from ultralytics import YOLO
 
-    from gfdnet_ultra.data.synthetic import SHORT_RECIPE, make_synthetic_dataset
+    from gfdnet_ultra.data.synthetic import SHORT_RECIPE
 
     root = tmp_path_factory.mktemp("int8")
-    make_synthetic_dataset(root / "data", n_train=96, n_val=8, imgsz=96, seed=0, progress=False)
-    cfg = yaml.safe_load((root / "data" / "data.yaml").read_text())
-    cfg.update(path=str(root / "data"), val=cfg["train"])
-    data = root / "memorise.yaml"
-    data.write_text(yaml.safe_dump(cfg))
-    recipe = {**SHORT_RECIPE, "imgsz": 96, "epochs": 8}
+    data = write_shapes_dataset(root / "shapes")
+    recipe = {**SHORT_RECIPE, "imgsz": 96, "epochs": 25, "batch": 8, "nbs": 8, "lr0": 0.004, "val": False}
     model = YOLO("yolo11n.yaml")
     model.train(data=str(data), workers=0, device="cpu", seed=0, amp=False, plots=False, project=str(root), name="t",
                 **recipe)
-    return root / "t" / "weights" / "best.pt", data
+    return root / "t" / "weights" / "last.pt", data
 
 
 def test_int8_keeps_map_within_the_margin_of_fp32(trained, tmp_path):
@@ -45,11 +71,12 @@ def test_int8_keeps_map_within_the_margin_of_fp32(trained, tmp_path):
     fp32, int8 = m["openvino_fp32"]["map50_95"], m["openvino_int8"]["map50_95"]
     print(f"mAP50-95 PyTorch {m['pytorch']['map50_95']:.3f}, OpenVINO FP32 {fp32:.3f}, INT8 {int8:.3f}; "
           f"latency FP32 {res['latency']['fp32']['median_ms']:.2f} ms, INT8 {res['latency']['int8']['median_ms']:.2f} ms")
-    assert abs(fp32 - m["pytorch"]["map50_95"]) <= 0.01  # the FP32 export is the checkpoint
-    if fp32 < FLOOR:  # open defect: 8 epochs at 96 px leave YOLO11n at mAP 0 (before and after the merges; closing note)
-        pytest.skip(f"the briefly trained model detects too little ({fp32:.3f} < {FLOOR}) for the INT8 check to mean anything")
+    # the FP32 export is the checkpoint, run at OpenVINO's default precision: bf16 on AMX CPUs (docs/deploy.md), which
+    # moved mAP50-95 by 0.023 on these 32 images (0.738 PyTorch, 0.760 OpenVINO)
+    assert abs(fp32 - m["pytorch"]["map50_95"]) <= 0.05
+    assert fp32 >= FLOOR, f"the in-test model detects too little ({fp32:.3f} < {FLOOR}) for the INT8 check to mean anything"
     assert int8 >= fp32 - max(MARGIN_ABS, MARGIN_REL * fp32), f"INT8 mAP50-95 {int8:.3f} vs FP32 {fp32:.3f}"
-    assert any(n.endswith(".xml") for n in (p.name for p in (tmp_path / "best_int8_openvino_model").iterdir()))
+    assert any(n.endswith(".xml") for n in (p.name for p in (tmp_path / f"{weights.stem}_int8_openvino_model").iterdir()))
 
 
 def test_int8_export_refuses_to_run_without_calibration_data(trained, tmp_path):
