@@ -3,7 +3,7 @@ import pickle
 import numpy as np
 import pytest
 
-from gfdnet_ultra.gate.calibrate import PickedThreshold, calibration_split, pick_calibrated
+from gfdnet_ultra.gate.calibrate import PickedThreshold, calibration_split, pick_calibrated, stratified_folds
 
 
 def test_calibration_split_is_seeded_stratified_and_disjoint():
@@ -33,3 +33,16 @@ def test_picked_threshold_is_a_float_carrying_its_expected_recall_and_skip_rate(
     assert t.point["recall"] == 1.0 and t.point["skip_rate"] == 0.6 and t.point["normal_skip_rate"] == 1.0
     assert "expected recall 1.000, skip rate 0.600" in t.describe()
     assert type(pickle.loads(pickle.dumps(t))) is float
+
+
+def test_stratified_folds_deal_each_class_evenly_and_are_seeded():
+    t = np.r_[np.ones(13, bool), np.zeros(7, bool)]
+    fold = stratified_folds(t, 3, seed=1)
+    assert np.array_equal(fold, stratified_folds(t, 3, seed=1)) and not np.array_equal(fold, stratified_folds(t, 3, seed=2))
+    assert sorted(np.bincount(fold[t])) == [4, 4, 5] and sorted(np.bincount(fold[~t])) == [2, 2, 3]
+
+
+@pytest.mark.parametrize(("labels", "folds", "match"), [([1] * 9 + [0] * 2, 3, "2 normal image"), ([1, 0] * 5, 1, "folds=1 must be >= 2")])
+def test_stratified_folds_refuse_too_few_images_of_a_class_or_fewer_than_two_folds(labels, folds, match):
+    with pytest.raises(ValueError, match=match):
+        stratified_folds(labels, folds)

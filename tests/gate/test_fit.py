@@ -8,7 +8,7 @@ import gfdnet_ultra  # noqa: F401
 
 @pytest.fixture(scope="module")
 def fitted(synthetic_yaml, tmp_path_factory):
-    """An untrained yolo11-gated-n checkpoint and the same with a gate fitted by fit-gate (2 epochs, 64 px)."""
+    """An untrained yolo11-gated-n checkpoint and the same with a gate fitted by fit-gate (2 epochs, 64 px, 3 folds)."""
     from ultralytics import YOLO
 
     from gfdnet_ultra.gate.fit import fit_gate
@@ -16,11 +16,11 @@ def fitted(synthetic_yaml, tmp_path_factory):
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("fit")
     YOLO("yolo11-gated-n.yaml").save(folder / "det.pt")
-    report = fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=2, calib=0.25, hidden=8)
+    report = fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=2, folds=3, hidden=8)
     return folder, report
 
 
-def test_fit_gate_saves_a_checkpoint_whose_gate_is_calibrated_on_held_out_training_images(fitted):
+def test_fit_gate_saves_a_checkpoint_whose_gate_is_calibrated_on_cross_fitted_training_images(fitted):
     from ultralytics.nn.tasks import load_checkpoint
 
     from gfdnet_ultra.gate.fit import gate_threshold
@@ -29,7 +29,8 @@ def test_fit_gate_saves_a_checkpoint_whose_gate_is_calibrated_on_held_out_traini
     folder, report = fitted
     model, ckpt = load_checkpoint(report["save"])
     assert isinstance(model.model[5], LocalDefectGate) and gate_threshold(model) == report["threshold"]
-    assert report["fit_images"] + report["calibration_images"] == 16 and report["calibration_images"] == 4
+    assert report["fit_images"] == report["calibration_images"] == 16  # every image scored by a gate that never saw it
+    assert report["folds"] == 3 and "3-fold cross-fitting" in report["calibration_point"]["split"]
     assert report["calibration_point"]["recall"] >= 0.99 and ckpt["gate_fit"]["threshold"] == report["threshold"]
     assert (folder / "det-gatefit-calibration" / "gate_curve.png").exists()
     assert json.loads((folder / "det-gatefit-fit.json").read_text())["threshold"] == report["threshold"]
@@ -53,6 +54,25 @@ def test_yolo_val_on_a_fitted_checkpoint_gates_at_its_calibrated_threshold_by_de
     m = YOLO(report["save"]).val(data=str(synthetic_yaml), imgsz=64, batch=4, device="cpu", plots=False,
                                  project=str(tmp_path), name="v", verbose=False)
     assert m.gate["threshold"] == pytest.approx(report["threshold"])
+
+
+def test_fit_gate_with_folds_0_holds_out_a_calib_share(synthetic_yaml, fitted):
+    from gfdnet_ultra.gate.fit import fit_gate
+
+    folder, _ = fitted
+    report = fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, folds=0, calib=0.25, hidden=8,
+                      save=folder / "holdout.pt")
+    assert report["fit_images"] + report["calibration_images"] == 16 and report["calibration_images"] == 4
+    assert report["calibration_point"]["split"] == "calibration (0.25 of train)"
+
+
+def test_fit_gate_refuses_more_folds_than_images_of_a_class_and_writes_nothing(synthetic_yaml, fitted):
+    from gfdnet_ultra.gate.fit import fit_gate
+
+    folder, _ = fitted
+    with pytest.raises(ValueError, match="fewer than folds=9; every fold needs one of each class: lower folds="):
+        fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, folds=9, save=folder / "nine.pt")
+    assert not (folder / "nine.pt").exists()
 
 
 def test_fit_gate_refuses_a_classification_checkpoint(tmp_path, synthetic_yaml):
