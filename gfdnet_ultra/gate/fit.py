@@ -2,8 +2,8 @@
 
 Joint training (DefectNet) makes the gate learn only once the detector does, and picks its threshold on images it
 was trained on. Here the detector is done: its backbone runs once per training image up to the stride-8 cut (plus a
-horizontally flipped copy), the maps are cached, and only a `LocalDefectGate` (a few thousand weights) is trained on
-them, in seconds. Loss: balanced image BCE on the max-cell logit (every normal image's worst cell is a hard negative)
+horizontally flipped copy, and a copy with the grey border `yolo val` adds), the maps are cached, and only a
+`LocalDefectGate` (a few thousand weights) is trained on them, in seconds. Loss: balanced image BCE on the max-cell logit (every normal image's worst cell is a hard negative)
 plus a dense per-cell BCE whose targets are the cells covered by the dataset's boxes (positives up-weighted to balance
 the rare defect cells). The threshold for `target_recall` is picked on probabilities of images the scoring gate
 never saw: by default 5-fold cross-fitting scores every training image (docs/gate.md: a 0.99 recall needs >= 100
@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -72,27 +72,37 @@ def _crop(x: torch.Tensor, m: torch.Tensor, size: int, g: torch.Generator, strid
     return xs, ms
 
 
-def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], params, inputs: torch.Tensor,
-                      masks: torch.Tensor, epochs: int = 40, batch: int = 32, lr: float = 3e-3, seed: int = 0,
-                      augment: bool = False, cell_weight: float = 1.0, crop: int = 0) -> list[float]:
+def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], params,
+                      inputs: torch.Tensor | Sequence[torch.Tensor], masks: torch.Tensor | Sequence[torch.Tensor],
+                      epochs: int = 40, batch: int = 32, lr: float = 3e-3, seed: int = 0, augment: bool = False,
+                      cell_weight: float = 1.0, crop: int = 0) -> list[float]:
     """Train `cell_logits` ((B, ...) inputs -> (B, h, w) logits) with `gate_fit_loss`, AdamW and a one-cycle rate.
 
-    `inputs` are float16 feature maps (used as they are) or uint8 images (scaled to [0, 1]); `augment` applies a random
-    quarter turn and flip per batch (square images only); `cell_weight=0` trains from image labels only; `crop` > 0
-    trains on one random crop of that many pixels per image and epoch (a fully convolutional scorer with max pooling
-    scores a crop as it scores a whole image, at a fraction of the cost). Returns the mean loss per epoch.
+    `inputs` are float16 feature maps (used as they are) or uint8 images (scaled to [0, 1]), one tensor or several of
+    different spatial sizes (each batch is drawn from one of them, in shuffled order), with `masks` to match;
+    `augment` applies a random quarter turn and flip per batch (square images only); `cell_weight=0` trains from image
+    labels only; `crop` > 0 trains on one random crop of that many pixels per image and epoch (a fully convolutional
+    scorer with max pooling scores a crop as it scores a whole image, at a fraction of the cost). Returns the mean
+    loss per epoch.
     """
+    xs = [inputs] if torch.is_tensor(inputs) else list(inputs)
+    ms = [masks] if torch.is_tensor(masks) else list(masks)
     params = list(params)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
-    steps = epochs * -(-len(inputs) // batch)
+    steps = epochs * sum(-(-len(x) // batch) for x in xs)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     losses = []
     for _ in range(epochs):
-        order, total = torch.randperm(len(inputs), generator=g), 0.0
-        for i in range(0, len(inputs), batch):
-            idx = order[i : i + batch]
-            x, m = inputs[idx], masks[idx]
+        batches = []
+        for k, x in enumerate(xs):
+            order = torch.randperm(len(x), generator=g)
+            batches += [(k, order[i : i + batch]) for i in range(0, len(x), batch)]
+        if len(xs) > 1:
+            batches = [batches[j] for j in torch.randperm(len(batches), generator=g).tolist()]
+        total = 0.0
+        for k, idx in batches:
+            x, m = xs[k][idx], ms[k][idx]
             if crop:
                 x, m = _crop(x, m, crop, g)
             x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
@@ -104,7 +114,7 @@ def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], param
             opt.step()
             sched.step()
             total += float(loss.detach()) * len(idx)
-        losses.append(total / len(inputs))
+        losses.append(total / sum(len(x) for x in xs))
     return losses
 
 
@@ -126,12 +136,14 @@ def _p_defect(gate: LocalDefectGate, feats: torch.Tensor) -> torch.Tensor:
 
 def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int = 40, folds: int = 5,
              calib: float = 0.2, target_recall: float = 0.99, hidden: int = 32, seed: int = 0, flip: bool = True,
-             save: str | Path | None = None) -> dict:
+             border: bool = True, save: str | Path | None = None) -> dict:
     """Fit a LocalDefectGate on the frozen detector `model` (.pt) with the `train` split of `data`; save a checkpoint.
 
     The threshold is picked on held-out probabilities: with `folds` >= 2 (cross-fitting), `folds` gates each fitted
     without one fold score that fold, so every training image is scored unseen, and the saved gate is then fitted on
-    all images; with `folds=0`, a seeded share `calib` is held out of the one fit and scored.
+    all images; with `folds=0`, a seeded share `calib` is held out of the one fit and scored. `border` adds a copy of
+    every training image with the grey border `yolo val` gives it (rect batches, half a stride a side), so the gate
+    scores validation as it scores prediction, which has no border.
 
     Returns:
         (dict): The fit report (also `<save stem>-fit.json`): calibration point, threshold, timings, counts.
@@ -159,6 +171,10 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     t1 = time.perf_counter()
     feats = cache_features(det, ims)
     feats_flip = cache_features(det, ims.flip(-1)) if flip else None
+    if border:  # `yolo val` scores a .pt in rect batches padded by half the largest stride a side (pad=0.5)
+        px = int(det.stride.max()) // 2
+        feats_pad = cache_features(det, F.pad(ims, (px,) * 4, value=114))
+        masks_pad = F.pad(masks, (px // 8,) * 4)
     t2 = time.perf_counter()
 
     def fit_on(idx: np.ndarray) -> tuple[LocalDefectGate, list[float]]:
@@ -167,8 +183,9 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
         x, m = feats[idx], masks[idx]
         if flip:
             x, m = torch.cat([x, feats_flip[idx]]), torch.cat([m, m.flip(-1)])
+        xs, ms = ([x, feats_pad[idx]], [m, masks_pad[idx]]) if border else (x, m)
         gate.train()
-        losses = train_cell_scorer(gate.cell_logits, gate.parameters(), x, m, epochs=epochs, seed=seed)
+        losses = train_cell_scorer(gate.cell_logits, gate.parameters(), xs, ms, epochs=epochs, seed=seed)
         return gate.eval(), losses
 
     p_cal, cal_idx = torch.empty(len(ims)), np.concatenate([held for _, held in parts])
@@ -185,7 +202,8 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     save = Path(save) if save else Path(model).with_name(f"{Path(model).stem}-gatefit.pt")
     report = {
         "model": str(model), "data": str(data), "imgsz": imgsz, "epochs": epochs, "folds": folds,
-        "calib": None if folds >= 2 else calib, "seed": seed, "hidden": hidden, "flip": flip, "gate_index": index,
+        "calib": None if folds >= 2 else calib, "seed": seed, "hidden": hidden, "flip": flip, "border": border,
+        "gate_index": index,
         "gate_params": sum(p.numel() for p in gate.parameters()), "fit_images": len(ims) if folds >= 2 else len(parts[0][0]),
         "calibration_images": len(cal_idx), "threshold": float(picked), "calibration_point": picked.point,
         "final_loss": losses[-1], "seconds": {"load": t1 - t0, "features": t2 - t1, "fit": t3 - t2},

@@ -83,3 +83,34 @@ def test_fit_gate_refuses_a_classification_checkpoint(tmp_path, synthetic_yaml):
     YOLO("yolo11n-cls.yaml").save(tmp_path / "cls.pt")
     with pytest.raises(ValueError, match="classify model; the gate is fitted on a detection checkpoint"):
         fit_gate(tmp_path / "cls.pt", synthetic_yaml, imgsz=64, epochs=1)
+
+
+def test_train_cell_scorer_draws_each_batch_from_one_of_several_map_sizes():
+    from gfdnet_ultra.gate.fit import train_cell_scorer
+
+    torch.manual_seed(0)
+    conv, seen = torch.nn.Conv2d(4, 1, 1), []
+
+    def cell_logits(x):
+        seen.append(tuple(x.shape))
+        return conv(x)[:, 0]
+
+    plain, border = torch.randn(10, 4, 5, 5).half(), torch.randn(10, 4, 7, 7).half()
+    masks = [torch.rand(10, 5, 5) > 0.8, torch.rand(10, 7, 7) > 0.8]
+    losses = train_cell_scorer(cell_logits, conv.parameters(), [plain, border], masks, epochs=2, batch=4)
+    assert len(losses) == 2 and all(l > 0 for l in losses)
+    assert sorted({s[2] for s in seen}) == [5, 7] and sum(s[0] for s in seen) == 2 * 20  # every sample once an epoch
+
+
+def test_fit_gate_also_fits_on_the_border_yolo_val_adds_and_can_leave_it_out(fitted, synthetic_yaml, monkeypatch):
+    import gfdnet_ultra.gate.fit as fit
+
+    folder, report = fitted
+    sizes, real = [], fit.cache_features
+    monkeypatch.setattr(fit, "cache_features", lambda m, ims, **kw: sizes.append(ims.shape[-1]) or real(m, ims, **kw))
+    fit.fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, folds=2, hidden=8, save=folder / "b.pt")
+    assert sorted(sizes) == [64, 64, 96]  # plain, flipped, and with yolo val's 16 px grey border (half of stride 32)
+    sizes.clear()
+    r = fit.fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, folds=2, hidden=8, border=False,
+                     save=folder / "nb.pt")
+    assert sizes == [64, 64] and r["border"] is False and report["border"] is True
