@@ -65,9 +65,11 @@ def main(argv: list[str]) -> dict[str, Path]:
     fit = fit_gate(best, data, imgsz=args["imgsz"], target_recall=0.99, seed=args["seed"],
                    save=best.with_name("best-gatefit.pt"))  # the gate refitted on the frozen detector, calibrated
     trained = YOLO(fit["save"])
+    # rect=False: validate as `yolo predict` and the exported graphs letterbox (no half-stride grey frame), docs/gate.md
     runs, common = out / "runs", {"imgsz": args["imgsz"], "device": "cpu", "exist_ok": True}
-    ungated = trained.val(data=str(data), batch=1, threshold=0.0, project=str(runs), name="val-ungated", **common)
-    gated = trained.val(data=str(data), batch=1, project=str(runs), name="val-gated", **common)  # calibrated threshold
+    val_common = {**common, "rect": False}
+    ungated = trained.val(data=str(data), batch=1, threshold=0.0, project=str(runs), name="val-ungated", **val_common)
+    gated = trained.val(data=str(data), batch=1, project=str(runs), name="val-gated", **val_common)  # calibrated threshold
     threshold = fit["threshold"]
     val_images = sorted((data_root / "images" / "val").glob("*.png"))[:8]
     trained.predict(val_images, save=True, project=str(runs), name="predict", **common)

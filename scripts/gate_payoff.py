@@ -101,8 +101,8 @@ def main() -> None:
     if "two_model" in a.modes:
         tile = stored(a.tile, "gate_train") if a.tile else train_gate_classifier(
             a.data, imgsz=a.imgsz, epochs=a.tile_epochs, save=out / "tile-gate.pt")
-    common = {"data": a.data, "imgsz": a.imgsz, "device": "cpu", "plots": False, "verbose": False,
-              "project": str(out), "exist_ok": True}
+    common = {"data": a.data, "imgsz": a.imgsz, "device": "cpu", "plots": False, "verbose": False, "rect": False,
+              "project": str(out), "exist_ok": True}  # rect=False: letterboxed as prediction and exports are
     results = {"name": a.name, "data": a.data, "weights": a.weights, "imgsz": a.imgsz,
                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "env": environment(a.threads),
                "one_model": {"fit": fit, "batches": {}}, "two_model": {"train": tile, "batches": {}}}

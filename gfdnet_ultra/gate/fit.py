@@ -2,8 +2,8 @@
 
 Joint training (DefectNet) makes the gate learn only once the detector does, and picks its threshold on images it
 was trained on. Here the detector is done: its backbone runs once per training image up to the stride-8 cut (plus a
-horizontally flipped copy, and a copy with the grey border `yolo val` adds), the maps are cached, and only a
-`LocalDefectGate` (a few thousand weights) is trained on them, in seconds. Loss: balanced image BCE on the max-cell logit (every normal image's worst cell is a hard negative)
+horizontally flipped copy; with `border=True` also a copy with the grey frame `yolo val` adds), the maps are cached,
+and only a `LocalDefectGate` (a few thousand weights) is trained on them, in seconds. Loss: balanced image BCE on the max-cell logit (every normal image's worst cell is a hard negative)
 plus a dense per-cell BCE whose targets are the cells covered by the dataset's boxes (positives up-weighted to balance
 the rare defect cells). The threshold for `target_recall` is picked on probabilities of images the scoring gate
 never saw: by default 5-fold cross-fitting scores every training image (docs/gate.md: a 0.99 recall needs >= 100
@@ -136,14 +136,15 @@ def _p_defect(gate: LocalDefectGate, feats: torch.Tensor) -> torch.Tensor:
 
 def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int = 40, folds: int = 5,
              calib: float = 0.2, target_recall: float = 0.99, hidden: int = 32, seed: int = 0, flip: bool = True,
-             border: bool = True, save: str | Path | None = None) -> dict:
+             border: bool = False, save: str | Path | None = None) -> dict:
     """Fit a LocalDefectGate on the frozen detector `model` (.pt) with the `train` split of `data`; save a checkpoint.
 
     The threshold is picked on held-out probabilities: with `folds` >= 2 (cross-fitting), `folds` gates each fitted
     without one fold score that fold, so every training image is scored unseen, and the saved gate is then fitted on
-    all images; with `folds=0`, a seeded share `calib` is held out of the one fit and scored. `border` adds a copy of
-    every training image with the grey border `yolo val` gives it (rect batches, half a stride a side), so the gate
-    scores validation as it scores prediction, which has no border.
+    all images; with `folds=0`, a seeded share `calib` is held out of the one fit and scored. `border=True` adds a copy
+    of every training image with the grey frame `yolo val` gives a `.pt` (rect batches, half the largest stride a
+    side), which prediction and exported models never see: it makes `yolo val` agree with prediction but cost
+    prediction skip on DeepPCB (docs/gate.md), so the default fits prediction's view only.
 
     Returns:
         (dict): The fit report (also `<save stem>-fit.json`): calibration point, threshold, timings, counts.
