@@ -3,12 +3,13 @@
 Joint training (DefectNet) makes the gate learn only once the detector does, and picks its threshold on images it
 was trained on. Here the detector is done: its backbone runs once per training image up to the stride-8 cut (plus a
 horizontally flipped copy; with `border=True` also a copy with the grey frame `yolo val` adds), the maps are cached,
-and only a `LocalDefectGate` (a few thousand weights) is trained on them, in seconds. Loss: balanced image BCE on the max-cell logit (every normal image's worst cell is a hard negative)
-plus a dense per-cell BCE whose targets are the cells covered by the dataset's boxes (positives up-weighted to balance
-the rare defect cells). The threshold for `target_recall` is picked on probabilities of images the scoring gate
+and only a `LocalDefectGate` (a few thousand weights) is trained on them, in seconds. Loss: balanced image BCE on the
+max-cell logit (every normal image's worst cell is a hard negative) plus a dense per-cell BCE whose targets are the
+cells covered by the dataset's boxes (positives up-weighted to balance the rare defect cells). The threshold for `target_recall` is picked on probabilities of images the scoring gate
 never saw: by default 5-fold cross-fitting scores every training image (docs/gate.md: a 0.99 recall needs >= 100
 defective images to resolve, which a 20 % held-out share rarely has); `folds=0` holds out a seeded, stratified
-share `calib` instead. The threshold is stored in the gate, so the saved checkpoint gates at it by default. The detector's weights are not touched: ungated outputs are bit-identical.
+share `calib` instead. The threshold is stored in the gate, so the saved checkpoint gates at it by default. The
+detector's weights are not touched: ungated outputs are bit-identical.
 Shape shorthand: N images, C channels, H x W the stride-8 map.
 """
 
@@ -128,12 +129,6 @@ def _load(path: str | Path) -> tuple[dict, nn.Module]:
     return ckpt, model.float().eval()
 
 
-def _p_defect(gate: LocalDefectGate, feats: torch.Tensor) -> torch.Tensor:
-    """(N,) p(defect) of cached (N, C, H, W) maps: the sigmoid of the max-cell logit."""
-    with torch.no_grad():
-        return torch.sigmoid(gate.cell_logits(feats.float()).flatten(1).amax(1))
-
-
 def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int = 40, folds: int = 5,
              calib: float = 0.2, target_recall: float = 0.99, hidden: int = 32, seed: int = 0, flip: bool = True,
              border: bool = False, save: str | Path | None = None) -> dict:
@@ -192,7 +187,8 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     p_cal, cal_idx = torch.empty(len(ims)), np.concatenate([held for _, held in parts])
     for fit_idx, held in parts:
         gate, losses = fit_on(fit_idx)
-        p_cal[held] = _p_defect(gate, feats[held])
+        with torch.no_grad():
+            p_cal[held] = torch.sigmoid(gate.classify(feats[held].float()))
     if folds >= 2:
         gate, losses = fit_on(np.arange(len(ims)))  # the saved gate sees every image; its threshold comes from above
     t3 = time.perf_counter()
@@ -205,7 +201,8 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
         "model": str(model), "data": str(data), "imgsz": imgsz, "epochs": epochs, "folds": folds,
         "calib": None if folds >= 2 else calib, "seed": seed, "hidden": hidden, "flip": flip, "border": border,
         "gate_index": index,
-        "gate_params": sum(p.numel() for p in gate.parameters()), "fit_images": len(ims) if folds >= 2 else len(parts[0][0]),
+        "gate_params": sum(p.numel() for p in gate.parameters()),
+        "fit_images": len(ims) if folds >= 2 else len(parts[0][0]),
         "calibration_images": len(cal_idx), "threshold": float(picked), "calibration_point": picked.point,
         "final_loss": losses[-1], "seconds": {"load": t1 - t0, "features": t2 - t1, "fit": t3 - t2},
     }
