@@ -1,15 +1,15 @@
 """Fit the gate on a trained, frozen detector from cached features: `gfdnet fit-gate model=best.pt data=data.yaml`.
 
-Joint training (DefectNet) makes the gate learn only once the detector does, and picks its threshold on images it
-was trained on. Here the detector is done: its backbone runs once per training image up to the stride-8 cut (plus a
+Joint training (DefectNet) makes the gate learn only once the detector does, and picks its threshold on images it was
+trained on. Here the detector is done: its backbone runs once per training image up to the stride-8 cut (plus a
 horizontally flipped copy; with `border=True` also a copy with the grey frame `yolo val` adds), the maps are cached,
 and only a `LocalDefectGate` (a few thousand weights) is trained on them, in seconds. Loss: balanced image BCE on the
 max-cell logit (every normal image's worst cell is a hard negative) plus a dense per-cell BCE whose targets are the
-cells covered by the dataset's boxes (positives up-weighted to balance the rare defect cells). The threshold for `target_recall` is picked on probabilities of images the scoring gate
-never saw: by default 5-fold cross-fitting scores every training image (docs/gate.md: a 0.99 recall needs >= 100
-defective images to resolve, which a 20 % held-out share rarely has); `folds=0` holds out a seeded, stratified
-share `calib` instead. The threshold is stored in the gate, so the saved checkpoint gates at it by default. The
-detector's weights are not touched: ungated outputs are bit-identical.
+cells covered by the dataset's boxes (positives up-weighted to balance the rare defect cells). The threshold for
+`target_recall` is picked on probabilities of images the scoring gate never saw: by default 5-fold cross-fitting scores
+every training image (docs/gate.md: a 0.99 recall needs >= 100 defective images to resolve, which a 20 % held-out share
+rarely has); `folds=0` holds out a seeded, stratified share `calib` instead. The threshold is stored in the gate, so
+the saved checkpoint gates at it by default. The detector's weights are not touched: ungated outputs are bit-identical.
 Shape shorthand: N images, C channels, H x W the stride-8 map.
 """
 
