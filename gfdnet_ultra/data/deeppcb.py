@@ -25,10 +25,12 @@ from PIL import Image
 from .staging import link_or_copy, staged_dir
 from .yolo_format import format_label_line, write_data_yaml, write_label_file, yaml_splits
 
-__all__ = ("DEEPPCB_LISTS", "DEEPPCB_NAMES", "DeepPCBPair", "convert_deeppcb", "parse_deeppcb_annotation", "read_pair_list")
+__all__ = ("DEEPPCB_LISTS", "DEEPPCB_NAMES", "PAIR_GROUPS", "DeepPCBPair", "convert_deeppcb", "parse_deeppcb_annotation", "read_pair_list")
 
 DEEPPCB_NAMES = ("open", "short", "mousebite", "spur", "copper", "pin-hole")  # types 1-6 of the annotation files
 DEEPPCB_LISTS = {"trainval.txt": "train", "test.txt": "val"}  # pair list -> split
+# data.yaml `groups`: a board and its template share a key, so gate calibration keeps them together (gate/samples.py)
+PAIR_GROUPS = r"^(.+)_(?:test|temp)$"
 
 
 class DeepPCBPair(NamedTuple):
@@ -208,5 +210,5 @@ def convert_deeppcb(
             f"{len(used)} of {listed} pairs, seed={seed}, "
             f"{'val_fraction=' + str(val_fraction) if len(pairs) == 1 else 'split by the pair lists'}, templates={templates}"
         )
-        write_data_yaml(tmp / "data.yaml", out, DEEPPCB_NAMES, yaml_splits(splits), comment)
+        write_data_yaml(tmp / "data.yaml", out, DEEPPCB_NAMES, yaml_splits(splits), comment, {"groups": PAIR_GROUPS})
     return result

@@ -89,12 +89,13 @@ def image_files(folder: str | Path) -> list[Path]:
 
 
 def write_data_yaml(
-    path: str | Path, root: str | Path, names: Sequence[str], splits: dict[str, str], comment: str = ""
+    path: str | Path, root: str | Path, names: Sequence[str], splits: dict[str, str], comment: str = "",
+    extra: dict | None = None,
 ) -> Path:
-    """Write a detection dataset YAML with an absolute `path`, the split folders and a `names` mapping."""
+    """Write a detection dataset YAML with an absolute `path`, the split folders, a `names` mapping and `extra` keys."""
     path = Path(path)
     head = "".join(f"# {line}\n" for line in comment.splitlines())
-    body = {"path": str(Path(root).absolute()), **splits, "names": dict(enumerate(names))}
+    body = {"path": str(Path(root).absolute()), **splits, "names": dict(enumerate(names)), **(extra or {})}
     path.write_text(head + yaml.safe_dump(body, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 

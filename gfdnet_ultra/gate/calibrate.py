@@ -65,46 +65,87 @@ def pick_calibrated(p_defect: Sequence[float], defective: Sequence[bool], target
     return PickedThreshold(thr, point)
 
 
-def calibration_split(defective: Sequence[bool], fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _units(defective: Sequence[bool], groups: Sequence | None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(n,) class per image and the units dealt whole: one per image, or one per group of `groups` (a key per image)."""
+    t = np.asarray(defective, bool)
+    if groups is None:
+        return t, [np.array([i]) for i in range(t.size)]
+    keys = np.asarray(groups)
+    if keys.shape != t.shape:
+        raise ValueError(f"groups: {keys.size} keys for {t.size} images; give one group key per image")
+    _, inverse = np.unique(keys, return_inverse=True)
+    return t, [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]
+
+
+def _units_by_kind(t: np.ndarray, units: list[np.ndarray]) -> list[list[int]]:
+    """Unit numbers split by kind (only defective, only normal, both), so every kind is spread over the parts."""
+    kinds = [(bool(t[u].all()), bool((~t[u]).all())) for u in units]
+    return [[i for i, k in enumerate(kinds) if k == kind] for kind in ((True, False), (False, True), (False, False))]
+
+
+def _check_classes(t: np.ndarray, parts: Sequence[np.ndarray], what: str, fix: str) -> None:
+    """Every part must hold a defective and a normal image, else the threshold cannot be picked on it."""
+    for i, idx in enumerate(parts):
+        for cls, name in ((True, "defective"), (False, "normal")):
+            if not (t[idx] == cls).any():
+                raise ValueError(f"{what}: part {i} has no {name} image with these groups; {fix}")
+
+
+def calibration_split(defective: Sequence[bool], fraction: float = 0.2, seed: int = 0,
+                      groups: Sequence | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(fit indices, calibration indices): a seeded share `fraction` of each class goes to calibration.
+
+    `groups` (a key per image) keeps images of one group on one side, e.g. a DeepPCB board and its template, which
+    are near-copies with opposite labels.
 
     Examples:
         >>> fit, cal = calibration_split([1] * 10 + [0] * 10, 0.2, seed=0)
         >>> len(fit), len(cal)
         (16, 4)
+        >>> fit, cal = calibration_split([1, 0] * 10, 0.2, seed=0, groups=[i // 2 for i in range(20)])
+        >>> len(cal), sorted({i // 2 for i in cal} & {i // 2 for i in fit})
+        (4, [])
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"calibration split: fraction={fraction} must be in (0, 1), e.g. 0.2 of the training images")
-    t = np.asarray(defective, bool)
-    rng = np.random.default_rng(seed)
-    calib = []
-    for cls in (True, False):
-        idx = np.flatnonzero(t == cls)
-        if idx.size < 2:
-            name = "defective" if cls else "normal"
+    t, units = _units(defective, groups)
+    for cls, name in ((True, "defective"), (False, "normal")):
+        n = int((t == cls).sum())
+        if n < 2:
             raise ValueError(
-                f"calibration split: the training split has {idx.size} {name} image(s); both the fit and the "
+                f"calibration split: the training split has {n} {name} image(s); both the fit and the "
                 f"calibration part need one at least, so the split needs >= 2 {name} images"
             )
-        k = min(max(1, round(fraction * idx.size)), idx.size - 1)
-        calib.append(rng.choice(idx, k, replace=False))
-    cal = np.sort(np.concatenate(calib))
-    return np.setdiff1d(np.arange(t.size), cal), cal
+    rng = np.random.default_rng(seed)
+    calib = []
+    for kind in _units_by_kind(t, units):
+        if len(kind) >= 2:
+            k = min(max(1, round(fraction * len(kind))), len(kind) - 1)
+            calib += [units[u] for u in rng.choice(kind, k, replace=False)]
+    cal = np.sort(np.concatenate(calib)) if calib else np.array([], int)
+    fit = np.setdiff1d(np.arange(t.size), cal)
+    _check_classes(t, (fit, cal), "calibration split", "use smaller groups or more images")
+    return fit, cal
 
 
-def stratified_folds(defective: Sequence[bool], folds: int = 5, seed: int = 0) -> np.ndarray:
+def stratified_folds(defective: Sequence[bool], folds: int = 5, seed: int = 0, groups: Sequence | None = None) -> np.ndarray:
     """(n,) fold index of each image: each class dealt round-robin over `folds` in a seeded order.
 
     Cross-fitting scores every training image with a gate that did not see it, so the threshold is picked on all of
     them (a 0.99 recall needs >= 100 defective images to be resolved; a 20 % held-out share rarely has them).
+    `groups` (a key per image) deals each group whole, by kind (only defective, only normal, both), so near-copies
+    such as a DeepPCB board and its template are never scored by a gate fitted on the other.
 
     Examples:
         >>> stratified_folds([1] * 6 + [0] * 3, 3, seed=0).tolist().count(2)
         3
+        >>> fold = stratified_folds([1, 0] * 6, 3, groups=[i // 2 for i in range(12)])
+        >>> all(fold[i] == fold[i + 1] for i in range(0, 12, 2))
+        True
     """
     if folds < 2:
         raise ValueError(f"cross-fitting: folds={folds} must be >= 2 (or use a held-out calib= share instead)")
-    t = np.asarray(defective, bool)
+    t, units = _units(defective, groups)
     for cls, name in ((True, "defective"), (False, "normal")):
         if (t == cls).sum() < folds:
             raise ValueError(
@@ -113,9 +154,10 @@ def stratified_folds(defective: Sequence[bool], folds: int = 5, seed: int = 0) -
             )
     rng = np.random.default_rng(seed)
     fold = np.empty(t.size, int)
-    for cls in (True, False):
-        idx = rng.permutation(np.flatnonzero(t == cls))
-        fold[idx] = np.arange(idx.size) % folds
+    for kind in _units_by_kind(t, units):
+        for f, u in enumerate(rng.permutation(np.asarray(kind, int))):
+            fold[units[u]] = f % folds
+    _check_classes(t, [np.flatnonzero(fold == f) for f in range(folds)], "cross-fitting", "lower folds= or use smaller groups")
     return fold
 
 

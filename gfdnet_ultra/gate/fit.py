@@ -32,7 +32,7 @@ from .head import DefectGate, find_gate
 from .local_gate import LocalDefectGate, attach_gate, stride8_layer
 from .loss import balanced_bce
 from .runner import GateSplit
-from .samples import load_samples, split_images
+from .samples import image_groups, load_samples, split_images
 
 __all__ = ("cache_features", "fit_gate", "gate_fit_loss", "gate_threshold", "train_cell_scorer")
 
@@ -131,7 +131,7 @@ def _load(path: str | Path) -> tuple[dict, nn.Module]:
 
 def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int = 40, folds: int = 5,
              calib: float = 0.2, target_recall: float = 0.99, hidden: int = 32, seed: int = 0, flip: bool = True,
-             border: bool = False, save: str | Path | None = None) -> dict:
+             border: bool = False, groups: str | None = None, save: str | Path | None = None) -> dict:
     """Fit a LocalDefectGate on the frozen detector `model` (.pt) with the `train` split of `data`; save a checkpoint.
 
     The threshold is picked on held-out probabilities: with `folds` >= 2 (cross-fitting), `folds` gates each fitted
@@ -139,7 +139,9 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     all images; with `folds=0`, a seeded share `calib` is held out of the one fit and scored. `border=True` adds a copy
     of every training image with the grey frame `yolo val` gives a `.pt` (rect batches, half the largest stride a
     side), which prediction and exported models never see: it makes `yolo val` agree with prediction but cost
-    prediction skip on DeepPCB (docs/gate.md), so the default fits prediction's view only.
+    prediction skip on DeepPCB (docs/gate.md), so the default fits prediction's view only. `groups` (a regular
+    expression on file stems, default the dataset YAML's `groups` key; `samples.image_groups`) keeps near-copies such
+    as a DeepPCB board and its template in one fold, so neither is scored by a gate that saw the other.
 
     Returns:
         (dict): The fit report (also `<save stem>-fit.json`): calibration point, threshold, timings, counts.
@@ -156,12 +158,13 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     images = split_images(data, "train")
     ims, masks = load_samples(images, imgsz)
     defective = masks.flatten(1).any(1)
+    keys = image_groups(images, data, groups)
     if folds >= 2:
-        fold = stratified_folds(defective.numpy(), folds, seed)
+        fold = stratified_folds(defective.numpy(), folds, seed, keys)
         parts = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(folds)]
         split = f"{folds}-fold cross-fitting (every training image scored by a gate fitted without it)"
     else:
-        parts = [calibration_split(defective.numpy(), calib, seed)]
+        parts = [calibration_split(defective.numpy(), calib, seed, keys)]
         split = f"calibration ({calib:g} of train)"
     index = attach_gate(det, LocalDefectGate(c1, c1, hidden))  # the stride-8 cut the features come from
     t1 = time.perf_counter()
@@ -200,7 +203,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     report = {
         "model": str(model), "data": str(data), "imgsz": imgsz, "epochs": epochs, "folds": folds,
         "calib": None if folds >= 2 else calib, "seed": seed, "hidden": hidden, "flip": flip, "border": border,
-        "gate_index": index,
+        "groups": None if keys is None else len(set(keys)), "gate_index": index,
         "gate_params": sum(p.numel() for p in gate.parameters()),
         "fit_images": len(ims) if folds >= 2 else len(parts[0][0]),
         "calibration_images": len(cal_idx), "threshold": float(picked), "calibration_point": picked.point,

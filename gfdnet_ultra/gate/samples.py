@@ -9,6 +9,7 @@ Shape shorthand: N images, S image size, s the stride of the score map.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import torch
 
 from ..data.yolo_format import IMAGE_SUFFIXES, image_files, label_path_for, load_data_yaml, read_label_file
 
-__all__ = ("cell_mask", "letterbox", "load_samples", "split_images")
+__all__ = ("cell_mask", "image_groups", "letterbox", "load_samples", "split_images")
 
 
 def split_images(data: str | Path, split: str = "train") -> list[Path]:
@@ -41,6 +42,32 @@ def split_images(data: str | Path, split: str = "train") -> list[Path]:
     if not images:
         raise ValueError(f"{data}: split {split!r} holds no images")
     return images
+
+
+def image_groups(images: Sequence[Path], data: str | Path, groups: str | None = None) -> list[str] | None:
+    """A group key per image for splits that must keep near-copies together, or None (every image its own group).
+
+    `groups` is a regular expression searched in each image's file stem; its first capture group (else the whole
+    match) is the key, and images without a match stay alone. None reads the dataset YAML's `groups` key (our DeepPCB
+    converter writes one that pairs each board with its template); "" turns grouping off.
+
+    Examples:
+        >>> image_groups([Path("a/g1_7_test.jpg"), Path("a/g1_7_temp.jpg"), Path("x.jpg")], "", r"^(.+)_(?:test|temp)$")
+        ['g1_7', 'g1_7', ':x.jpg']
+    """
+    if groups is None:
+        groups = load_data_yaml(data)[0].get("groups") or ""
+    if not groups:
+        return None
+    try:
+        rule = re.compile(groups)
+    except re.error as e:
+        raise ValueError(f"groups={groups!r} is not a regular expression ({e}); e.g. groups='^(.+)_(?:test|temp)$'") from e
+    keys = []
+    for im in images:
+        m = rule.search(Path(im).stem)
+        keys.append(":" + str(im) if m is None else (m.group(1) if rule.groups else m.group(0)))
+    return keys
 
 
 def letterbox(img: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[int, int]]:

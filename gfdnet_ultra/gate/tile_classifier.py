@@ -22,7 +22,7 @@ from torch import nn
 from .calibrate import calibration_split, pick_calibrated
 from .curve import save_gate_curve
 from .fit import train_cell_scorer
-from .samples import load_samples, split_images
+from .samples import image_groups, load_samples, split_images
 
 __all__ = ("TileGateClassifier", "measure_gate_cost", "train_gate_classifier")
 
@@ -88,11 +88,12 @@ def measure_gate_cost(model: nn.Module, imgsz: int, reps: int = 20) -> dict[str,
 
 def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 30, width: int = 16, calib: float = 0.2,
                           target_recall: float = 0.99, batch: int = 16, lr: float = 3e-3, seed: int = 0,
-                          crop: int = 160, save: str | Path = "gate-cls.pt") -> dict:
+                          crop: int = 160, groups: str | None = None, save: str | Path = "gate-cls.pt") -> dict:
     """Train a TileGateClassifier on the `train` split of a detection dataset YAML, calibrate it, save a checkpoint.
 
     Training sees one random `crop` x `crop` window per image and epoch (0: whole images), flipped and turned;
-    calibration scores whole images, as `gate_classifier=` does.
+    calibration scores whole images, as `gate_classifier=` does. `groups` keeps near-copies on one side of the
+    calibration split (`samples.image_groups`; default the dataset YAML's `groups` key).
 
     Returns:
         (dict): The report (also `<save stem>-train.json`): calibration point, threshold, cost, timings.
@@ -103,7 +104,7 @@ def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 30, 
     images = split_images(data, "train")
     ims, masks = load_samples(images, imgsz)
     defective = masks.flatten(1).any(1)
-    fit_idx, cal_idx = calibration_split(defective.numpy(), calib, seed)
+    fit_idx, cal_idx = calibration_split(defective.numpy(), calib, seed, image_groups(images, data, groups))
     torch.manual_seed(seed)
     model = TileGateClassifier(width, imgsz)
     t1 = time.perf_counter()

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from gfdnet_ultra.data.deeppcb import DEEPPCB_NAMES, convert_deeppcb
+from gfdnet_ultra.gate.samples import image_groups
 
 from ..conftest import REPO, run
 
@@ -50,6 +51,8 @@ def test_tested_images_get_exact_labels_and_templates_empty_ones(deeppcb_root, t
         assert result["splits"][split] == {"pairs": pairs, "images": 2 * pairs, "normal": pairs, "boxes": boxes}
     data = yaml.safe_load((tmp_path / "out" / "data.yaml").read_text())
     assert data["names"] == dict(enumerate(DEEPPCB_NAMES)) and (data["train"], data["val"]) == ("images/train", "images/val")
+    keys = image_groups(sorted((tmp_path / "out" / "images" / "train").iterdir()), tmp_path / "out" / "data.yaml")
+    assert sorted(keys) == sorted(2 * list(_pairs_in(tmp_path / "out", "train")))  # a board and its template together
     listed = (tmp_path / "out" / "val.txt").read_text().split()
     assert sorted(listed) == sorted(f"./images/val/{p.name}" for p in (tmp_path / "out" / "images" / "val").iterdir())
 

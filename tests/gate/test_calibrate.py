@@ -46,3 +46,35 @@ def test_stratified_folds_deal_each_class_evenly_and_are_seeded():
 def test_stratified_folds_refuse_too_few_images_of_a_class_or_fewer_than_two_folds(labels, folds, match):
     with pytest.raises(ValueError, match=match):
         stratified_folds(labels, folds)
+
+
+def test_grouped_folds_keep_each_group_whole_and_spread_every_kind():
+    t = np.r_[[1, 0] * 10, [1] * 6, [0] * 6].astype(bool)  # 10 board/template pairs, then 12 single images
+    groups = [i // 2 for i in range(20)] + [f"s{i}" for i in range(12)]
+    fold = stratified_folds(t, 3, seed=0, groups=groups)
+    assert all(fold[i] == fold[i + 1] for i in range(0, 20, 2))
+    assert sorted(np.bincount(fold[:20:2])) == [3, 3, 4]  # the pairs dealt as units
+    assert sorted(np.bincount(fold[20:26])) == sorted(np.bincount(fold[26:])) == [2, 2, 2]
+    assert np.array_equal(stratified_folds(t, 3, seed=0), stratified_folds(t, 3, seed=0, groups=range(32)))
+
+
+def test_grouped_calibration_split_never_separates_a_group():
+    t = np.array([1, 0] * 10, bool)
+    groups = [f"board{i // 2}" for i in range(20)]
+    fit, cal = calibration_split(t, 0.2, seed=1, groups=groups)
+    assert len(cal) == 4 and not {groups[i] for i in fit} & {groups[i] for i in cal}
+
+
+@pytest.mark.parametrize("split", ["folds", "calib"])
+def test_groups_too_coarse_to_give_every_part_both_classes_are_refused(split):
+    t = [1, 1, 1, 0, 0, 0]
+    with pytest.raises(ValueError, match="has no (normal|defective) image with these groups"):
+        if split == "folds":
+            stratified_folds(t, 2, groups=["a"] * 6)
+        else:
+            calibration_split(t, 0.5, groups=["a", "a", "a", "b", "b", "b"])
+
+
+def test_groups_need_one_key_per_image():
+    with pytest.raises(ValueError, match="3 keys for 4 images"):
+        stratified_folds([1, 1, 0, 0], 2, groups=["a", "b", "c"])

@@ -75,6 +75,20 @@ def test_fit_gate_refuses_more_folds_than_images_of_a_class_and_writes_nothing(s
     assert not (folder / "nine.pt").exists()
 
 
+def test_fit_gate_keeps_groups_in_one_fold_and_refuses_groups_that_leave_a_fold_one_class(synthetic_yaml, fitted, monkeypatch):
+    import gfdnet_ultra.gate.fit as fit
+
+    folder, report = fitted
+    seen, real = [], fit.stratified_folds
+    monkeypatch.setattr(fit, "stratified_folds", lambda *a: seen.append(a[3]) or real(*a))
+    r = fit.fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, folds=2, hidden=8,
+                     groups=r"^\d{4}", save=folder / "grouped.pt")  # 00013_metal -> 0001
+    assert r["groups"] == 2 and sorted(seen[0]) == ["0000"] * 10 + ["0001"] * 6 and report["groups"] is None
+    with pytest.raises(ValueError, match="has no (normal|defective) image with these groups; lower folds="):
+        fit.fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, folds=2, groups="_", save=folder / "one.pt")
+    assert not (folder / "one.pt").exists()
+
+
 def test_fit_gate_refuses_a_classification_checkpoint(tmp_path, synthetic_yaml):
     from ultralytics import YOLO
 

@@ -62,3 +62,17 @@ def test_cell_mask_marks_covered_cells_and_the_centre_cell_of_tiny_boxes():
 def test_letterbox_keeps_the_aspect_and_centres_on_grey():
     out, r, (px, py) = letterbox(np.zeros((20, 40, 3), np.uint8), 32)
     assert out.shape == (32, 32, 3) and r == 0.8 and (px, py) == (0, 8) and out[0, 0, 0] == 114 and out[16, 0, 0] == 0
+
+
+def test_image_groups_from_a_pattern_or_the_dataset_yaml(tmp_path):
+    from pathlib import Path
+
+    from gfdnet_ultra.gate.samples import image_groups
+
+    ims = [Path("g/group1_42_test.jpg"), Path("g/group1_42_temp.jpg"), Path("g/lone.jpg")]
+    (tmp_path / "data.yaml").write_text("names: {0: open}\ngroups: ^(.+)_(?:test|temp)$\n")
+    assert image_groups(ims, tmp_path / "data.yaml") == ["group1_42", "group1_42", ":" + str(ims[2])]
+    assert image_groups(ims, tmp_path / "data.yaml", "") is None  # "" turns the dataset's grouping off
+    assert image_groups(ims, tmp_path / "data.yaml", "group1") == ["group1", "group1", ":" + str(ims[2])]
+    with pytest.raises(ValueError, match=r"groups='\(\+' is not a regular expression"):
+        image_groups(ims, tmp_path / "data.yaml", "(+")
