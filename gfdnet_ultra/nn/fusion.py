@@ -4,7 +4,10 @@ What Ultralytics' ``fuse_conv_and_bn`` does for its own ``Conv``, for the plain 
 inside our blocks (which ``BaseModel.fuse`` never visits). Eval-mode BatchNorm is the per-channel affine map
 ``bn(x) = a * x + b`` with ``a = gamma / sqrt(var + eps)``, ``b = beta - a * mean``; it folds into the conv before it
 exactly (up to float rounding), and into a 1x1 conv after it (a padded conv after it would see un-normalised zero
-padding at the borders, so only 1x1 is folded that way). Shape shorthand: Co output, Ci input channels.
+padding at the borders, so only 1x1 is folded that way). A depthwise conv with channel multiplier m > 1 becomes m
+multiplier-1 depthwise convs (`SplitDepthwise`): the same arithmetic, but on the kernels every runtime optimises
+(OpenVINO's INT8 path runs the multiplier-2 form on a generic GEMM, docs/deploy.md).
+Shape shorthand: Co output, Ci input channels.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ("bn_affine", "fold_bn_after_conv", "fold_bn_before_conv1x1", "scale_conv_output")
+__all__ = ("SplitDepthwise", "bn_affine", "fold_bn_after_conv", "fold_bn_before_conv1x1", "scale_conv_output",
+           "split_depthwise")
 
 
 def bn_affine(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,3 +56,44 @@ def fold_bn_before_conv1x1(bn: nn.BatchNorm2d, conv: nn.Conv2d) -> None:
     bias = _ensure_bias(conv)
     bias.add_(conv.weight.flatten(1) @ b)  # W b, (Co,)
     conv.weight.mul_(a.view(1, -1, 1, 1))
+
+
+class SplitDepthwise(nn.Module):
+    """``act(cat([conv_j(x) for j in range(m)], 1))``: m multiplier-1 depthwise convs in place of one with multiplier m.
+
+    Its channel j * Ci + k is channel k * m + j of the conv it replaces (`split_depthwise` returns that order).
+    """
+
+    def __init__(self, convs: list[nn.Conv2d], act: nn.Module):
+        super().__init__()
+        self.convs = nn.ModuleList(convs)
+        self.act = act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(torch.cat([conv(x) for conv in self.convs], 1))
+
+
+@torch.no_grad()
+def split_depthwise(conv: nn.Conv2d, act: nn.Module | None = None) -> tuple[SplitDepthwise, torch.Tensor]:
+    """``conv`` (depthwise, Co = m * Ci, m > 1) as a `SplitDepthwise` and (Co,) the old channel of each new channel.
+
+    Examples:
+        >>> conv = nn.Conv2d(3, 6, 3, 2, 1, groups=3)
+        >>> split, order = split_depthwise(conv)
+        >>> x = torch.randn(1, 3, 8, 8)
+        >>> torch.allclose(split(x), conv(x)[:, order], atol=1e-6), order.tolist()
+        (True, [0, 2, 4, 1, 3, 5])
+    """
+    ci, co = conv.in_channels, conv.out_channels
+    m = co // ci
+    if conv.groups != ci or m < 2 or co % ci:
+        raise ValueError(f"split_depthwise: needs a depthwise conv with channel multiplier > 1, got {conv}")
+    convs = []
+    for j in range(m):
+        c = nn.Conv2d(ci, ci, conv.kernel_size, conv.stride, conv.padding, conv.dilation, groups=ci,
+                      padding_mode=conv.padding_mode).to(conv.weight)
+        c.weight.copy_(conv.weight[j::m])
+        c.bias.copy_(conv.bias[j::m] if conv.bias is not None else torch.zeros(ci))
+        convs.append(c)
+    order = torch.cat([torch.arange(j, co, m) for j in range(m)])
+    return SplitDepthwise(convs, act if act is not None else nn.Identity()), order

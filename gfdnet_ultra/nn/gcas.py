@@ -21,7 +21,7 @@ from torch import nn
 from ultralytics.nn.modules import SCDown, DWConv
 
 from .cas_ops import ChannelOperation, LocalIntegration, Mlp, SpatialOperation
-from .fusion import fold_bn_before_conv1x1
+from .fusion import fold_bn_after_conv, fold_bn_before_conv1x1, split_depthwise
 from ..on_load import RegisterOnLoad
 
 __all__ = ("GAstage", "GCAAtten", "GCAAtten2", "GCABlock", "GlobalSpatial")
@@ -50,6 +50,21 @@ class GlobalSpatial(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return x * self.gate(y)
+
+    @torch.no_grad()
+    def fuse(self) -> None:
+        """Inference: fold the DWConv's BN and, where it doubles the channels (c = 2 c1), split it into two
+        multiplier-1 depthwise convs, permuting the per-channel layers after it to match; exact, idempotent."""
+        first = self.gate[0]
+        if not isinstance(first, DWConv) or first.conv.out_channels == first.conv.in_channels:
+            return
+        if hasattr(first, "bn"):  # not yet folded by Ultralytics' fuse
+            fold_bn_after_conv(first.conv, first.bn)
+        self.gate[0], order = split_depthwise(first.conv, first.act)
+        dw, head = self.gate[1], self.gate[4]  # per-channel DW3, then GAP and the C -> 1 conv
+        dw.weight.copy_(dw.weight[order])
+        dw.bias.copy_(dw.bias[order])
+        head.weight.copy_(head.weight[:, order])
 
 
 class GCAAtten2(nn.Module):

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from gfdnet_ultra.nn import CDF, GAstage, RCViT
-from gfdnet_ultra.nn.fusion import fold_bn_after_conv, fold_bn_before_conv1x1
+from gfdnet_ultra.nn.fusion import SplitDepthwise, fold_bn_after_conv, fold_bn_before_conv1x1
 
 
 def _randomise_bn(model: nn.Module) -> nn.Module:
@@ -77,3 +77,13 @@ def test_fused_layers_equal_unfused_and_fuse_is_idempotent(make, shape):
     for a, b in zip(out if isinstance(out, (list, tuple)) else [out], ref if isinstance(ref, (list, tuple)) else [ref]):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
     assert all(torch.equal(v, m.state_dict()[k]) for k, v in state.items())
+
+
+def test_global_gate_fuse_leaves_no_depthwise_conv_with_a_channel_multiplier():
+    """The stride-2 DWConv(c1, 2 c1) runs as two multiplier-1 depthwise convs after fuse (OpenVINO INT8 runs the
+    multiplier-2 form on a generic GEMM); the stage's output is unchanged (the parametrised test above)."""
+    m = _randomise_bn(GAstage(8, 16, 2))
+    _fuse_all(m)
+    convs = [c for c in m.modules() if isinstance(c, nn.Conv2d) and c.groups > 1]
+    assert all(c.out_channels == c.in_channels for c in convs)
+    assert sum(isinstance(t, SplitDepthwise) for t in m.modules()) == 2  # one per block's global gate
