@@ -1,7 +1,7 @@
 """Measure what the gate pays on one dataset: one-model (fit-gate) and two-model (train-gate), batch 1 and 8, one run.
 
 From a trained detector checkpoint (gated or plain) and a detection dataset YAML:
-1. `fit_gate`: a LocalDefectGate on the frozen detector, threshold picked on a held-out 20 % of the training split;
+1. `fit_gate`: a LocalDefectGate on the frozen detector, threshold by 5-fold cross-fitting on the training split;
 2. `train_gate_classifier`: the full-resolution TileGateClassifier, calibrated the same way;
 3. `yolo val` on the validation split at each batch size: ungated and gated (each gate at its calibrated threshold),
    timed by the same code; time saved next to the limit of a perfect gate (gate/payoff.py), mAP50-95 gated vs ungated,
@@ -119,6 +119,7 @@ def main() -> None:
             u, g = runs[mode]()
             results[mode]["batches"][bs] = {"ungated": u.gate, "gated": g.gate, "payoff": payoff(g.gate, u.gate)}
     docs = Path(a.docs)
+    docs.mkdir(parents=True, exist_ok=True)
     stem = docs / f"gate_payoff_{a.name}"
     stem.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
     curve = json.loads((out / f"one-gated-b{a.batches[0]}" / "gate_curve.json").read_text())
