@@ -56,8 +56,10 @@ class GlobalSpatial(nn.Module):
         """Inference: fold the DWConv's BN and, where it doubles the channels (c = 2 c1), split it into two
         multiplier-1 depthwise convs, permuting the per-channel layers after it to match; exact, idempotent."""
         first = self.gate[0]
-        if not isinstance(first, DWConv) or first.conv.out_channels == first.conv.in_channels:
-            return
+        conv = getattr(first, "conv", None)
+        if not isinstance(first, DWConv) or conv.groups != conv.in_channels or conv.out_channels % conv.in_channels \
+                or conv.out_channels == conv.in_channels:
+            return  # already split, or not a depthwise conv with a channel multiplier (widths not multiples)
         if hasattr(first, "bn"):  # not yet folded by Ultralytics' fuse
             fold_bn_after_conv(first.conv, first.bn)
         self.gate[0], order = split_depthwise(first.conv, first.act)
