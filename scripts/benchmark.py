@@ -39,7 +39,7 @@ QUICK_DATA = {"n_train": 8, "n_val": 4, "imgsz": 64, "seed": 0}
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
-        "--models", nargs="+", default=list(DEFAULT_MODELS), help="YAML names without .yaml; missing ones are skipped with a note"
+        "--models", nargs="+", default=list(DEFAULT_MODELS), help="YAML names without .yaml (gfdnet-n) or paths to YAML files (docs/ablation/x.yaml); missing ones are skipped with a note"
     )
     p.add_argument("--imgsz", type=int, default=640, help="latency and memory input side (FLOPs always at --flops-imgsz)")
     p.add_argument("--flops-imgsz", type=int, default=640)

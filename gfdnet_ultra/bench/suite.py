@@ -69,11 +69,23 @@ class Config:
     accuracy_recipe: Recipe = field(default_factory=lambda: Recipe(epochs=15, imgsz=160, batch=16))  # validates every epoch
 
 
+def yaml_file(name: str) -> str:
+    """The model YAML of a benchmark name: a shipped name without `.yaml` (`gfdnet-n`) or a path to a YAML as given."""
+    if name.endswith(".yaml"):
+        return str(Path(name).absolute()) if Path(name).exists() else name  # trainings run in other folders
+    return f"{name}.yaml"
+
+
+def file_stem(name: str) -> str:
+    """A benchmark name as one file-name part: the YAML's stem for a path (`docs/ablation/x.yaml` -> `x`)."""
+    return Path(name).name.removesuffix(".yaml")
+
+
 def build(name: str):
-    """`YOLO("<name>.yaml")` with its model fused as Ultralytics' predictor fuses, plus `fuse()` of our own layers."""
+    """`YOLO(yaml_file(name))` with its model fused as Ultralytics' predictor fuses, plus `fuse()` of our own layers."""
     from ultralytics import YOLO
 
-    yolo = YOLO(name if name.endswith(".yaml") else f"{name}.yaml")
+    yolo = YOLO(yaml_file(name))
     model = yolo.model.fuse(verbose=False).eval()  # verbose would run get_flops on uninitialised proxy images
     for m in model.modules():
         fuse = getattr(m, "fuse", None)  # a method; some of our layers name a child module `fuse`
@@ -209,7 +221,7 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
                 if cfg.onnx:
                     bar.set_description(f"export {name} b{b}")
                     try:
-                        path = _export(yolo, cfg.imgsz, b, Path(tmp) / f"{name}-b{b}")
+                        path = _export(yolo, cfg.imgsz, b, Path(tmp) / f"{file_stem(name)}-b{b}")
                         runners[(name, "ort", b)] = ort_runner(path, b, cfg.imgsz, threads)
                         if cfg.openvino:
                             runners[(name, "ov", b)] = ov_runner(path, b, cfg.imgsz, threads)
@@ -241,7 +253,7 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
                 for name in yolos:
                     bar.set_description(f"train time {name} ({r + 1}/{cfg.train_reps})")
                     try:
-                        out = train_isolated(f"{name}.yaml", data, cfg.train_recipe, threads, Path(tmp) / "train")
+                        out = train_isolated(yaml_file(name), data, cfg.train_recipe, threads, Path(tmp) / "train")
                         epochs[name].append(_median_epoch(out["epoch_s"]))
                         rows[name]["train_device"] = out["device"]
                     except Exception as e:
@@ -256,8 +268,8 @@ def run_suite(cfg: Config, progress: bool = True) -> dict:
             def train(name: str, seed: int) -> dict:
                 bar.set_description(f"accuracy {name} (seed {seed})")
                 recipe = replace(cfg.accuracy_recipe, seed=seed)
-                keep = cfg.keep_weights and Path(cfg.keep_weights) / f"{name}-seed{seed}.pt"
-                return train_isolated(f"{name}.yaml", data, recipe, threads, Path(tmp) / "acc" / f"seed{seed}", keep)
+                keep = cfg.keep_weights and Path(cfg.keep_weights) / f"{file_stem(name)}-seed{seed}.pt"
+                return train_isolated(yaml_file(name), data, recipe, threads, Path(tmp) / "acc" / f"seed{seed}", keep)
 
             with ThreadPoolExecutor(cfg.accuracy_jobs) as pool:  # each training is a process of its own
                 tasks = {pool.submit(train, n, s): (n, s) for n in acc_models for s in cfg.accuracy_seeds}

@@ -31,6 +31,7 @@ def _fake_training(monkeypatch, fail_seed: int | None = None) -> dict:
             seen["most"] = max(seen["most"], seen["now"])
             seen["projects"].append(str(project))
             seen.setdefault("data", []).append(str(data))
+            seen.setdefault("model", []).append(str(model))
             seen.setdefault("keep", []).append(keep_weights and str(keep_weights))
         time.sleep(0.3 if recipe.seed == 3 else 0.1)  # seed 3 finishes last
         with lock:
@@ -90,3 +91,23 @@ def test_a_missing_dataset_yaml_fails_naming_it(tmp_path):
     cfg = replace(_config(jobs=1, seeds=(0,)), data_yaml=str(tmp_path / "nope.yaml"))
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         run_suite(cfg, progress=False)
+
+
+def test_a_yaml_path_is_benchmarked_under_its_name_and_trained_from_its_absolute_path(monkeypatch, tmp_path):
+    """`--models docs/ablation/x.yaml`: the row keeps the name given, the training (another folder) gets the file."""
+    import shutil
+
+    from ultralytics.utils import ROOT
+
+    yaml = tmp_path / "variants" / "my-yolov8.yaml"
+    yaml.parent.mkdir()
+    shutil.copyfile(ROOT / "cfg" / "models" / "v8" / "yolov8.yaml", yaml)
+    seen = _fake_training(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    cfg = replace(_config(jobs=1, seeds=(0,)), models=("variants/my-yolov8.yaml",), keep_weights=str(tmp_path / "w"))
+    res = run_suite(cfg, progress=False)
+    assert not res["skipped"] and "variants/my-yolov8.yaml" in res["rows"]
+    assert res["rows"]["variants/my-yolov8.yaml"]["acc_runs"][0]["map50"] == 0.0
+    assert seen["keep"] == [str(tmp_path / "w" / "my-yolov8-seed0.pt")]
+    assert seen["model"] == [str(yaml.absolute())]
+    assert suite.yaml_file("gfdnet-n") == "gfdnet-n.yaml" and suite.yaml_file("missing/x.yaml") == "missing/x.yaml"
