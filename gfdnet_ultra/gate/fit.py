@@ -1,9 +1,10 @@
 """Fit the gate on a trained, frozen detector from cached features: `gfdnet fit-gate model=best.pt data=data.yaml`.
 
 Joint training (DefectNet) makes the gate learn only once the detector does, and picks its threshold on images it was
-trained on. Here the detector is done: its backbone runs once per training image up to the stride-8 cut (plus a
+trained on. Here the detector is done: its backbone runs once per training image up to the gate's cut (plus a
 horizontally flipped copy; with `border=True` also a copy with the grey frame `yolo val` adds), the maps are cached,
-and only a `LocalDefectGate` (a few thousand weights) is trained on them, in seconds. Loss: balanced image BCE on the
+and only a `LocalDefectGate` (a few thousand weights) is trained on them, in seconds. The cut is after P3 (stride 8);
+`features="p3p4"` puts it after P4 and scores the P3 cells with P4 up-sampled onto them. Loss: balanced image BCE on the
 max-cell logit (every normal image's worst cell is a hard negative) plus a dense per-cell BCE whose targets are the
 cells covered by the dataset's boxes (positives up-weighted to balance the rare defect cells). The threshold for
 `target_recall` is picked on probabilities of images the scoring gate never saw: by default 5-fold cross-fitting scores
@@ -29,20 +30,33 @@ from torch import nn
 from .calibrate import calibration_split, pick_calibrated, stratified_folds
 from .curve import save_gate_curve
 from .head import DefectGate, find_gate
-from .local_gate import LocalDefectGate, attach_gate, stride8_layer
+from .local_gate import LocalDefectGate, attach_gate, new_gate
 from .loss import balanced_bce
 from .runner import GateSplit
 from .samples import image_groups, load_samples, split_images
 
-__all__ = ("cache_features", "fit_gate", "gate_fit_loss", "gate_threshold", "train_cell_scorer")
+__all__ = ("cache_features", "fit_gate", "gate_fit_loss", "gate_probabilities", "gate_threshold", "train_cell_scorer")
 
 
 @torch.no_grad()
 def cache_features(model: nn.Module, images: torch.Tensor, batch: int = 16) -> torch.Tensor:
-    """(N, C, H, W) float16 stride-8 maps of (N, 3, S, S) uint8 images, from the model's backbone up to its gate."""
+    """(N, C, H, W) float16 stride-8 maps that the model's LocalDefectGate scores (`scored_map` of its input), for
+    (N, 3, S, S) uint8 images: the backbone runs up to the gate once, so only the gate is trained afterwards."""
+    split, maps = GateSplit(model), []
+    hook = split.gate.register_forward_hook(lambda m, inputs, out: maps.append(m.scored_map(inputs[0]).half()))
+    try:
+        for i in range(0, len(images), batch):
+            split.stage1(images[i : i + batch].float() / 255)
+    finally:
+        hook.remove()
+    return torch.cat(maps)
+
+
+@torch.no_grad()
+def gate_probabilities(model: nn.Module, images: torch.Tensor, batch: int = 16) -> torch.Tensor:
+    """p(defect) (N,) of (N, 3, S, S) uint8 letterboxed images (as prediction and `yolo val rect=False` see them)."""
     split = GateSplit(model)
-    out = [split.stage1(images[i : i + batch].float() / 255)[1][0].half() for i in range(0, len(images), batch)]
-    return torch.cat(out)
+    return torch.cat([split.stage1(images[i : i + batch].float() / 255)[0] for i in range(0, len(images), batch)])
 
 
 def gate_fit_loss(cell_logits: torch.Tensor, masks: torch.Tensor, cell_weight: float = 1.0) -> torch.Tensor:
@@ -131,7 +145,8 @@ def _load(path: str | Path) -> tuple[dict, nn.Module]:
 
 def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int = 40, folds: int = 5,
              calib: float = 0.2, target_recall: float = 0.99, hidden: int = 32, seed: int = 0, flip: bool = True,
-             border: bool = False, groups: str | None = None, save: str | Path | None = None) -> dict:
+             border: bool = False, groups: str | None = None, features: str = "p3",
+             save: str | Path | None = None) -> dict:
     """Fit a LocalDefectGate on the frozen detector `model` (.pt) with the `train` split of `data`; save a checkpoint.
 
     The threshold is picked on held-out probabilities: with `folds` >= 2 (cross-fitting), `folds` gates each fitted
@@ -141,7 +156,9 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     side), which prediction and exported models never see: it makes `yolo val` agree with prediction but cost
     prediction skip on DeepPCB (docs/gate.md), so the default fits prediction's view only. `groups` (a regular
     expression on file stems, default the dataset YAML's `groups` key; `samples.image_groups`) keeps near-copies such
-    as a DeepPCB board and its template in one fold, so neither is scored by a gate that saw the other.
+    as a DeepPCB board and its template in one fold, so neither is scored by a gate that saw the other. `features`
+    (`local_gate.FEATURES`): "p3" scores the stride-8 backbone map; "p3p4" also reads P4 (up-sampled onto P3), so the
+    gate sits after P4 and a skipped image saves less (docs/gate.md, "P4 features as well as P3").
 
     Returns:
         (dict): The fit report (also `<save stem>-fit.json`): calibration point, threshold, timings, counts.
@@ -150,11 +167,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     ckpt, det = _load(model)
     for p in det.parameters():
         p.requires_grad_(False)
-    try:
-        _, old = find_gate(det)
-        c1 = old.c1
-    except ValueError:
-        c1 = stride8_layer(det)[1]
+    proto = new_gate(det, features, hidden)  # checks `features` before any image is read
     images = split_images(data, "train")
     ims, masks = load_samples(images, imgsz)
     defective = masks.flatten(1).any(1)
@@ -166,7 +179,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     else:
         parts = [calibration_split(defective.numpy(), calib, seed, keys)]
         split = f"calibration ({calib:g} of train)"
-    index = attach_gate(det, LocalDefectGate(c1, c1, hidden))  # the stride-8 cut the features come from
+    index = attach_gate(det, proto)  # the cut the features come from
     t1 = time.perf_counter()
     feats = cache_features(det, ims)
     feats_flip = cache_features(det, ims.flip(-1)) if flip else None
@@ -178,7 +191,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
 
     def fit_on(idx: np.ndarray) -> tuple[LocalDefectGate, list[float]]:
         torch.manual_seed(seed)
-        gate = LocalDefectGate(c1, c1, hidden)
+        gate = LocalDefectGate(proto.c1, proto.c1, hidden, proto.c_fine)
         x, m = feats[idx], masks[idx]
         if flip:
             x, m = torch.cat([x, feats_flip[idx]]), torch.cat([m, m.flip(-1)])
@@ -203,13 +216,15 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     report = {
         "model": str(model), "data": str(data), "imgsz": imgsz, "epochs": epochs, "folds": folds,
         "calib": None if folds >= 2 else calib, "seed": seed, "hidden": hidden, "flip": flip, "border": border,
+        "features": features,
         "groups": None if keys is None else len(set(keys)), "gate_index": index,
         "gate_params": sum(p.numel() for p in gate.parameters()),
         "fit_images": len(ims) if folds >= 2 else len(parts[0][0]),
         "calibration_images": len(cal_idx), "threshold": float(picked), "calibration_point": picked.point,
         "final_loss": losses[-1], "seconds": {"load": t1 - t0, "features": t2 - t1, "fit": t3 - t2},
     }
-    det.yaml = {**(det.yaml or {}), "gate_fit": {k: report[k] for k in ("imgsz", "threshold", "gate_index")}}
+    stored = ("imgsz", "threshold", "gate_index", "features")
+    det.yaml = {**(det.yaml or {}), "gate_fit": {k: report[k] for k in stored}}
     ckpt.update(model=copy.deepcopy(det).half(), ema=None, optimizer=None, gate_fit=report)
     save.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, save)

@@ -4,100 +4,165 @@ DefectNet pools the whole map before its classifier, so one 10 px defect on a 64
 `LocalDefectGate` runs a small convolutional scorer on the map (1x1, 3x3, 1x1: each cell sees a 3 x 3 neighbourhood
 of stride-8 cells) and takes the image logit as the maximum cell logit (multiple-instance pooling): an image is as
 defective as its worst place. The cell scores can be trained densely from box labels (`gate/fit.py`).
-`attach_gate` puts such a gate into a trained detector: in place of its DefectGate, or as a new pass-through row right
-after the last stride-8 backbone layer of a plain detector (the layout of the gated YAMLs).
+With `c_fine` > 0 the gate reads two maps, its input (the backbone's stride-16 P4 map, passed through) and the
+stride-8 P3 map: P4 is up-sampled onto P3's grid and concatenated with it, so every stride-8 cell is scored with the
+wider context of P4 and the dense cell targets stay on the stride-8 grid (`new_gate(model, "p3p4")`).
+`attach_gate` puts such a gate into a trained detector as a pass-through row right after the last P3 (or P4) backbone
+layer (the layout of the gated YAMLs), in place of any DefectGate the detector already has.
 Shape shorthand: B batch, C channels, H x W the stride-8 map.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .head import DefectGate
+from .head import DefectGate, find_gate
 
-__all__ = ("LocalDefectGate", "attach_gate", "stride8_layer")
+__all__ = ("FEATURES", "LocalDefectGate", "attach_gate", "backbone_layer", "detach_gate", "new_gate")
+
+FEATURES = {
+    "p3": "the backbone's stride-8 map, the default",
+    "p3p4": "P3 plus the stride-16 P4 map up-sampled onto it; the gate then sits after P4",
+}
 
 
 class LocalDefectGate(DefectGate):
     """Pass-through gate with a cell scorer and max pooling: (B, c1, H, W) -> the same tensor; `self.logits` (B,).
 
     Args:
-        c1 (int): Input channels.
+        c1 (int): Input channels (the map passed through).
         c2 (int): Output channels; must equal c1 (pass-through).
         hidden (int): Width of the scorer.
+        c_fine (int): Channels of a second, twice finer input map (P3 under a P4 input); 0 reads the input alone.
 
     Examples:
         >>> g = LocalDefectGate(64, 64, hidden=16)
         >>> g(torch.randn(2, 64, 10, 10)).shape, g.logits.shape, g.cell_logits(torch.randn(2, 64, 10, 10)).shape
         (torch.Size([2, 64, 10, 10]), torch.Size([2]), torch.Size([2, 10, 10]))
+        >>> g2 = LocalDefectGate(32, 32, hidden=16, c_fine=16)
+        >>> g2([torch.randn(2, 32, 5, 5), torch.randn(2, 16, 10, 10)]).shape, g2.logits.shape
+        (torch.Size([2, 32, 5, 5]), torch.Size([2]))
     """
 
-    def __init__(self, c1: int, c2: int, hidden: int = 32):
+    def __init__(self, c1: int, c2: int, hidden: int = 32, c_fine: int = 0):
         nn.Module.__init__(self)  # DefectGate's own pooled classifier is not built: this gate replaces it
         if c2 != c1:
             raise ValueError(f"LocalDefectGate: is a pass-through layer, so c2 must equal c1={c1}, got c2={c2}")
         if hidden < 1:
             raise ValueError(f"LocalDefectGate: hidden={hidden} must be a positive width, e.g. 32")
-        self.c1, self.hidden, self.pool = c1, hidden, "max-cell"
+        if c_fine < 0:
+            raise ValueError(f"LocalDefectGate: c_fine={c_fine} must be 0 (one map) or the finer map's channels")
+        self.c1, self.hidden, self.pool, self.c_fine = c1, hidden, "max-cell", c_fine
         self.scorer = nn.Sequential(
-            nn.Conv2d(c1, hidden, 1), nn.SiLU(), nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(), nn.Conv2d(hidden, 1, 1)
+            nn.Conv2d(c1 + c_fine, hidden, 1), nn.SiLU(), nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(hidden, 1, 1),
         )
         self.logits: torch.Tensor | None = None
         self.threshold: float | None = None  # calibrated by gate/fit.py; the gated runner's default when set
 
+    @staticmethod
+    def scored_map(x: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
+        """The map the scorer reads: the input, or for [coarse, fine] inputs the fine map with the coarse one
+        up-sampled (nearest) onto its grid and concatenated, (B, c_fine + c1, H, W)."""
+        if torch.is_tensor(x):
+            return x
+        coarse, fine = x
+        return torch.cat([fine, F.interpolate(coarse, size=fine.shape[-2:], mode="nearest")], 1)
+
     def cell_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Defect logit of every cell, (B, H, W)."""
+        """Defect logit of every cell of a `scored_map`, (B, H, W)."""
         return self.scorer(x).squeeze(1)
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         return self.cell_logits(x).flatten(1).amax(1)
 
+    def forward(self, x: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
+        self.logits = self.classify(self.scored_map(x))
+        return x if torch.is_tensor(x) else x[0]
 
-def stride8_layer(model: nn.Module, imgsz: int = 64) -> tuple[int, int]:
-    """(index, channels) of the last backbone layer of a YAML-built detector whose output has stride 8 (P3)."""
-    layers = model.model
-    n_backbone = len((getattr(model, "yaml", None) or {}).get("backbone", layers))
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, c_fine={getattr(self, 'c_fine', 0)}"
+
+
+def backbone_layer(model: nn.Module, stride: int = 8, imgsz: int = 64) -> tuple[int, int]:
+    """(index, channels) of a YAML-built detector's last layer of output stride `stride` before its first coarser
+    layer: the backbone's P3 (8) or P4 (16) map. Gate rows are passed over (they only pass their input on)."""
     shapes: dict[int, tuple] = {}
     hooks = [m.register_forward_hook(lambda m, i, o, j=j: shapes.__setitem__(j, tuple(o.shape)) if torch.is_tensor(o) else None)
-             for j, m in enumerate(layers)]
+             for j, m in enumerate(model.model) if not isinstance(m, DefectGate)]
     try:
         with torch.no_grad():
             model(torch.zeros(1, 3, imgsz, imgsz, dtype=next(model.parameters()).dtype))
     finally:
         for h in hooks:
             h.remove()
-    hits = [j for j in range(n_backbone) if j in shapes and shapes[j][-1] == imgsz // 8]
+    strides = {j: imgsz // s[-1] for j, s in sorted(shapes.items())}
+    coarser = next((j for j, s in strides.items() if s > stride), len(model.model))
+    hits = [j for j, s in strides.items() if j < coarser and s == stride]
     if not hits:
-        raise ValueError(f"{type(model).__name__}: no backbone layer with a stride-8 output; pass cut=<layer index>")
+        raise ValueError(f"{type(model).__name__}: no backbone layer with a stride-{stride} output; "
+                         "pass cut=<layer index>")
     return hits[-1], shapes[hits[-1]][1]
 
 
-def attach_gate(model: nn.Module, gate: DefectGate, cut: int | None = None) -> int:
-    """Put `gate` into `model` in place; return its index.
+def new_gate(model: nn.Module, features: str = "p3", hidden: int = 32) -> LocalDefectGate:
+    """A LocalDefectGate sized for `model`'s backbone: reading P3 alone (`features="p3"`) or P3 and P4 ("p3p4")."""
+    if features not in FEATURES:
+        raise ValueError(f"features={features!r} is not supported; use "
+                         + " or ".join(f"features={k} ({v})" for k, v in FEATURES.items()))
+    c3 = backbone_layer(model, 8)[1]
+    if features == "p3":
+        return LocalDefectGate(c3, c3, hidden)
+    c4 = backbone_layer(model, 16)[1]
+    return LocalDefectGate(c4, c4, hidden, c_fine=c3)
 
-    A model with a DefectGate gets `gate` in its place. A plain detector gets it as a new row after layer `cut`
-    (default: the last stride-8 backbone layer): later rows' indices, their `from` indices and the model's `save`
-    list shift by one, exactly as in the gated YAMLs, so the detector computes the same outputs.
+
+def _shift_rows(model: nn.Module, start: int, step: int, shift) -> None:
+    """Rows from `start` on: index += step, `from` indices mapped by `shift` (-1, the previous row, stays)."""
+    for m in model.model[start:]:
+        m.i += step
+        m.f = shift(m.f) if isinstance(m.f, int) else [shift(j) for j in m.f]
+    model.save = sorted({shift(j) for j in model.save})
+
+
+def detach_gate(model: nn.Module) -> int | None:
+    """Remove a model's DefectGate row in place and return its former index (None if it has none).
+
+    The inverse of `attach_gate`'s insertion: later rows' indices, `from` indices and `save` shift back by one; a
+    row that read the gate by index reads the gate's pass-through input, the row before it.
     """
-    from .head import find_gate
-
-    layers = model.model
     try:
-        idx, old = find_gate(model)
-        gate.f, gate.i, gate.type, gate.np = old.f, old.i, type(gate).__name__, sum(p.numel() for p in gate.parameters())
-        layers[idx] = gate
-        return idx
+        idx, _ = find_gate(model)
     except ValueError:
-        pass
-    cut = stride8_layer(model)[0] if cut is None else int(cut)
+        return None
+    layers = model.model
+    model.model = nn.Sequential(*layers[:idx], *layers[idx + 1 :])
+    _shift_rows(model, idx, -1, lambda j: j - 1 if j >= idx else j)
+    return idx
+
+
+def attach_gate(model: nn.Module, gate: DefectGate, cut: int | None = None) -> int:
+    """Put `gate` into `model` in place as a pass-through row after layer `cut`; return its index.
+
+    `cut` defaults to the last P3 backbone layer, or P4 for a gate that also reads P3 (`c_fine`), whose row then
+    reads [-1, P3]. A DefectGate the model already has is removed first (`detach_gate`; `cut` counts the rows
+    without it), so refitting can move a gate between P3 and P4. Later rows' indices, their `from` indices and the
+    model's `save` list shift by one, exactly as in the gated YAMLs, so the detector computes the same outputs.
+    """
+    detach_gate(model)
+    fine = getattr(gate, "c_fine", 0)
+    p3 = backbone_layer(model, 8)[0] if fine or cut is None else None
+    cut = (backbone_layer(model, 16)[0] if fine else p3) if cut is None else int(cut)
+    layers = model.model
     if not 0 <= cut < len(layers) - 1:
         raise ValueError(f"attach_gate: cut={cut} is not a layer before the head (0..{len(layers) - 2})")
-    shift = lambda j: j + 1 if j > cut else j  # noqa: E731  (-1 = the previous row, which the pass-through keeps)
-    for m in layers[cut + 1 :]:
-        m.i += 1
-        m.f = shift(m.f) if isinstance(m.f, int) else [shift(j) for j in m.f]
-    gate.f, gate.i, gate.type, gate.np = -1, cut + 1, type(gate).__name__, sum(p.numel() for p in gate.parameters())
+    if fine and p3 >= cut:
+        raise ValueError(f"attach_gate: a gate that also reads P3 (layer {p3}) must sit after it, got cut={cut}")
+    _shift_rows(model, cut + 1, 1, lambda j: j + 1 if j > cut else j)
+    gate.f = [-1, p3] if fine else -1
+    gate.i, gate.type, gate.np = cut + 1, type(gate).__name__, sum(p.numel() for p in gate.parameters())
     model.model = nn.Sequential(*layers[: cut + 1], gate, *layers[cut + 1 :])
-    model.save = sorted(shift(j) for j in model.save)
+    model.save = sorted({*model.save, *([p3] if fine else [])})
     return cut + 1

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -36,10 +37,11 @@ def test_fit_gate_saves_a_checkpoint_whose_gate_is_calibrated_on_cross_fitted_tr
     assert json.loads((folder / "det-gatefit-fit.json").read_text())["threshold"] == report["threshold"]
 
 
-def test_fitting_the_gate_leaves_the_detector_outputs_unchanged(fitted):
+@pytest.mark.parametrize("fit", ["fitted", "fitted_p3p4"])
+def test_fitting_the_gate_leaves_the_detector_outputs_unchanged(fit, request):
     from ultralytics.nn.tasks import load_checkpoint
 
-    folder, report = fitted
+    folder, report = request.getfixturevalue(fit)
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         before = load_checkpoint(folder / "det.pt")[0](x)[0]
@@ -47,10 +49,12 @@ def test_fitting_the_gate_leaves_the_detector_outputs_unchanged(fitted):
     assert torch.allclose(before, after, atol=1e-3)  # both stored in half precision; only the gate row differs
 
 
-def test_yolo_val_on_a_fitted_checkpoint_gates_at_its_calibrated_threshold_by_default(fitted, synthetic_yaml, tmp_path):
+@pytest.mark.parametrize("fit", ["fitted", "fitted_p3p4"])
+def test_yolo_val_on_a_fitted_checkpoint_gates_at_its_calibrated_threshold_by_default(fit, request, synthetic_yaml,
+                                                                                      tmp_path):
     from ultralytics import YOLO
 
-    _, report = fitted
+    _, report = request.getfixturevalue(fit)
     m = YOLO(report["save"]).val(data=str(synthetic_yaml), imgsz=64, batch=4, device="cpu", plots=False,
                                  project=str(tmp_path), name="v", verbose=False)
     assert m.gate["threshold"] == pytest.approx(report["threshold"])
@@ -126,3 +130,91 @@ def test_fit_gate_with_border_also_fits_on_the_frame_yolo_val_adds(fitted, synth
                      save=folder / "b.pt")
     assert sorted(sizes) == [64, 64, 96]  # plain, flipped, and with yolo val's 16 px grey border (half of stride 32)
     assert r["border"] is True and report["border"] is False  # the default fits prediction's view only
+
+
+# features=p3p4: a gate reading P4 as well as P3 fits, saves, reloads, gates and exports
+
+
+@pytest.fixture(scope="module")
+def fitted_p3p4(synthetic_yaml, tmp_path_factory):
+    """An untrained yolo11-gated-n checkpoint (its gate on P3) and the same refitted with features=p3p4."""
+    from ultralytics import YOLO
+
+    from gfdnet_ultra.gate.fit import fit_gate
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("fit_p3p4")
+    YOLO("yolo11-gated-n.yaml").save(folder / "det.pt")
+    report = fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=2, folds=2, hidden=8, features="p3p4")
+    return folder, report
+
+
+def test_a_p3p4_fit_moves_the_gate_after_p4_and_reloads_with_its_threshold(fitted_p3p4):
+    from ultralytics.nn.tasks import load_checkpoint
+
+    from gfdnet_ultra.gate.fit import gate_threshold
+    from gfdnet_ultra.gate.local_gate import LocalDefectGate
+
+    _, report = fitted_p3p4
+    model, ckpt = load_checkpoint(report["save"])
+    gate = model.model[7]  # yolo11n: P3 is row 4, P4 row 6; the gated YAML's P3 gate (row 5) was removed
+    assert isinstance(gate, LocalDefectGate) and gate.f == [-1, 4] and (gate.c1, gate.c_fine) == (128, 128)
+    assert sum(isinstance(m, LocalDefectGate) for m in model.model) == 1 and report["gate_index"] == 7
+    assert report["features"] == "p3p4" and ckpt["gate_fit"]["features"] == "p3p4"
+    assert gate_threshold(model) == report["threshold"]
+
+
+def test_a_p3p4_checkpoint_gates_in_predict_at_its_threshold(fitted_p3p4):
+    from ultralytics import YOLO
+
+    from gfdnet_ultra.gate.fit import gate_probabilities
+
+    _, report = fitted_p3p4
+    ims = np.random.default_rng(0).integers(0, 255, (3, 64, 64, 3), dtype=np.uint8)
+    yolo = YOLO(report["save"])
+    res = yolo.predict(list(ims), imgsz=64, conf=0.0, verbose=False, batch=3, device="cpu")
+    p = gate_probabilities(yolo.model.float(), torch.from_numpy(ims[..., ::-1].copy()).permute(0, 3, 1, 2))
+    assert [r.gate["p_defect"] for r in res] == pytest.approx(p.tolist(), abs=1e-3)
+    assert [r.gate["skipped"] for r in res] == [q < report["threshold"] for q in [r.gate["p_defect"] for r in res]]
+    res = YOLO(report["save"]).predict(list(ims), imgsz=64, threshold=1.0, verbose=False, batch=3, device="cpu")
+    assert all(r.gate["skipped"] and len(r.boxes) == 0 for r in res)
+
+
+def test_a_p3p4_checkpoint_exports_an_onnx_pair_that_matches_pytorch(fitted_p3p4, tmp_path):
+    from ultralytics.nn.tasks import load_checkpoint
+
+    from gfdnet_ultra.gate.export import export_gated_onnx
+    from gfdnet_ultra.gate.onnx_runtime import GatedOnnxRunner
+
+    _, report = fitted_p3p4
+    model = load_checkpoint(report["save"])[0].float().eval()
+    gate_file, _ = export_gated_onnx(model, tmp_path / "m.onnx", 64, batch=2)
+    x = np.random.default_rng(1).random((2, 3, 64, 64), dtype=np.float32)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x))[0].numpy()
+        p_ref = model.model[7].logits.sigmoid().numpy()
+    p, keep, y = GatedOnnxRunner(gate_file, threshold=0.0, threads=1)(x)
+    assert np.allclose(p, p_ref, atol=1e-4) and keep.all()
+    assert np.abs(y - ref).max() < 1e-2 * max(1.0, np.abs(ref).max())
+
+
+def test_refitting_with_p3_moves_the_gate_back_after_p3(fitted_p3p4, synthetic_yaml):
+    from ultralytics.nn.tasks import load_checkpoint
+
+    from gfdnet_ultra.gate.fit import fit_gate
+
+    folder, report = fitted_p3p4
+    r = fit_gate(report["save"], synthetic_yaml, imgsz=64, epochs=1, folds=2, hidden=8, save=folder / "back.pt")
+    model = load_checkpoint(r["save"])[0]
+    assert r["gate_index"] == 5 and model.model[5].f == -1 and model.model[5].c_fine == 0 and len(model.model) == 25
+
+
+def test_an_unknown_features_value_is_refused_naming_the_choices_and_writes_nothing(fitted_p3p4, synthetic_yaml):
+    from gfdnet_ultra.gate.commands import parse_kv
+    from gfdnet_ultra.gate.fit import fit_gate
+
+    folder, _ = fitted_p3p4
+    with pytest.raises(ValueError, match=r"features='p4' is not supported; use features=p3 \(.*\) or features=p3p4"):
+        fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, features="p4", save=folder / "p4.pt")
+    assert not (folder / "p4.pt").exists()
+    assert parse_kv(fit_gate, ["model=m.pt", "data=d.yaml", "features=p3p4"])["features"] == "p3p4"

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from gfdnet_ultra.gate.local_gate import LocalDefectGate, attach_gate, stride8_layer
+from gfdnet_ultra.gate.local_gate import LocalDefectGate, attach_gate, backbone_layer
 from gfdnet_ultra.gate.samples import cell_mask, letterbox
 
 
@@ -35,7 +35,7 @@ def test_attaching_a_gate_to_a_plain_detector_keeps_its_outputs_and_cuts_at_stri
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         before = m(x)[0]
-    idx, c = stride8_layer(m)
+    idx, c = backbone_layer(m)
     assert (idx, c) == (4, 128)  # yolo11n row 4: C3k2, P3/8, as in yolo11-gated.yaml
     assert attach_gate(m, LocalDefectGate(c, c)) == 5
     with torch.no_grad():
@@ -76,3 +76,49 @@ def test_image_groups_from_a_pattern_or_the_dataset_yaml(tmp_path):
     assert image_groups(ims, tmp_path / "data.yaml", "group1") == ["group1", "group1", ":" + str(ims[2])]
     with pytest.raises(ValueError, match=r"groups='\(\+' is not a regular expression"):
         image_groups(ims, tmp_path / "data.yaml", "(+")
+
+
+def test_a_two_map_gate_scores_p3_with_p4_upsampled_and_passes_p4_through():
+    torch.manual_seed(0)
+    g = LocalDefectGate(6, 6, hidden=4, c_fine=3).eval()
+    coarse, fine = torch.randn(2, 6, 4, 4), torch.randn(2, 3, 8, 8)
+    out = g([coarse, fine])
+    scored = g.scored_map([coarse, fine])
+    assert out is coarse and scored.shape == (2, 9, 8, 8) and torch.equal(scored[:, 3:, 1, 1], coarse[:, :, 0, 0])
+    assert torch.equal(g.logits, g.cell_logits(scored).flatten(1).amax(1))
+    with pytest.raises(ValueError, match="c_fine=-1"):
+        LocalDefectGate(6, 6, c_fine=-1)
+
+
+def test_attaching_a_p3p4_gate_to_a_plain_detector_cuts_after_p4_and_keeps_its_outputs():
+    import gfdnet_ultra  # noqa: F401
+    from ultralytics.nn.tasks import DetectionModel
+
+    from gfdnet_ultra.gate.local_gate import detach_gate, new_gate
+    from gfdnet_ultra.gate.runner import GateSplit
+
+    torch.manual_seed(0)
+    m = DetectionModel("yolo11n.yaml", nc=2, verbose=False).eval()
+    save, x = list(m.save), torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        before = m(x)[0]
+    assert backbone_layer(m, 16) == (6, 128)  # yolo11n row 6: C3k2, P4/16
+    g = new_gate(m, "p3p4", hidden=4)
+    assert attach_gate(m, g) == 7 and g.f == [-1, 4] and 4 in m.save
+    with torch.no_grad():
+        assert torch.equal(m(x)[0], before)
+        p, feats = GateSplit(m).stage1(x)
+    assert p.shape == (2,) and feats[0].shape[-1] == 4  # stage 1 now hands P4 on
+    assert detach_gate(m) == 7 and len(m.model) == 24 and m.save == save
+    with pytest.raises(ValueError, match="must sit after it, got cut=3"):
+        attach_gate(m, g, cut=3)
+
+
+def test_backbone_layer_finds_gfdnet_n_p3_and_p4_stages():
+    import gfdnet_ultra  # noqa: F401
+    from ultralytics.nn.tasks import DetectionModel
+
+    m = DetectionModel("gfdnet-n.yaml", nc=2, verbose=False).eval()
+    assert backbone_layer(m, 8) == (3, 64) and backbone_layer(m, 16) == (4, 128)  # the two GAstages
+    with pytest.raises(ValueError, match="no backbone layer with a stride-64 output; pass cut="):
+        backbone_layer(m, 64)
