@@ -31,25 +31,20 @@ from .calibrate import calibration_split, pick_calibrated, stratified_folds
 from .curve import save_gate_curve
 from .head import DefectGate, find_gate
 from .local_gate import LocalDefectGate, attach_gate, new_gate
-from .loss import balanced_bce
+from .loss import gate_fit_loss
 from .runner import GateSplit
 from .samples import image_groups, load_samples, split_images
 
-__all__ = ("cache_features", "fit_gate", "gate_fit_loss", "gate_probabilities", "gate_threshold", "train_cell_scorer")
+__all__ = ("cache_features", "fit_gate", "gate_probabilities", "gate_threshold", "train_cell_scorer")
 
 
 @torch.no_grad()
 def cache_features(model: nn.Module, images: torch.Tensor, batch: int = 16) -> torch.Tensor:
     """(N, C, H, W) float16 stride-8 maps that the model's LocalDefectGate scores (`scored_map` of its input), for
     (N, 3, S, S) uint8 images: the backbone runs up to the gate once, so only the gate is trained afterwards."""
-    split, maps = GateSplit(model), []
-    hook = split.gate.register_forward_hook(lambda m, inputs, out: maps.append(m.scored_map(inputs[0]).half()))
-    try:
-        for i in range(0, len(images), batch):
-            split.stage1(images[i : i + batch].float() / 255)
-    finally:
-        hook.remove()
-    return torch.cat(maps)
+    split = GateSplit(model)
+    return torch.cat([split.gate.scored_map(split.gate_input(images[i : i + batch].float() / 255)).half()
+                      for i in range(0, len(images), batch)])
 
 
 @torch.no_grad()
@@ -57,16 +52,6 @@ def gate_probabilities(model: nn.Module, images: torch.Tensor, batch: int = 16) 
     """p(defect) (N,) of (N, 3, S, S) uint8 letterboxed images (as prediction and `yolo val rect=False` see them)."""
     split = GateSplit(model)
     return torch.cat([split.stage1(images[i : i + batch].float() / 255)[0] for i in range(0, len(images), batch)])
-
-
-def gate_fit_loss(cell_logits: torch.Tensor, masks: torch.Tensor, cell_weight: float = 1.0) -> torch.Tensor:
-    """Balanced BCE of the max-cell image logit plus `cell_weight` x dense cell BCE: (B, H, W) logits, (B, H, W) bool."""
-    defective = masks.flatten(1).any(1)
-    image = balanced_bce(cell_logits.flatten(1).amax(1), defective)
-    n_pos = masks.sum()
-    pos_weight = ((masks.numel() - n_pos) / n_pos.clamp(min=1)).clamp(max=100.0)
-    cells = F.binary_cross_entropy_with_logits(cell_logits, masks.float(), pos_weight=pos_weight)
-    return image + cell_weight * cells
 
 
 def _augment(x: torch.Tensor, m: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -60,6 +60,7 @@ class LocalDefectGate(DefectGate):
             nn.Conv2d(hidden, 1, 1),
         )
         self.logits: torch.Tensor | None = None
+        self.cells: torch.Tensor | None = None  # (B, H, W) cell logits of the last forward, for the joint cell loss
         self.threshold: float | None = None  # calibrated by gate/fit.py; the gated runner's default when set
 
     @staticmethod
@@ -79,8 +80,12 @@ class LocalDefectGate(DefectGate):
         return self.cell_logits(x).flatten(1).amax(1)
 
     def forward(self, x: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
-        self.logits = self.classify(self.scored_map(x))
+        self.cells = self.cell_logits(self.scored_map(x))
+        self.logits = self.cells.flatten(1).amax(1)
         return x if torch.is_tensor(x) else x[0]
+
+    def __getstate__(self) -> dict:
+        return {**super().__getstate__(), "cells": None}
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, c_fine={getattr(self, 'c_fine', 0)}"

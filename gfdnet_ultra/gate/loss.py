@@ -11,6 +11,9 @@ Class balance (`balance`, default on; not in DefectNet): the gate BCE is the mea
 batch, i.e. image i weighs B / (2 * n_class(i)). Ultralytics' default mosaic makes ~96 % of 44 %-normal training
 samples "defective" (a 4-image mosaic is all-normal 0.44^4 of the time), so plain BCE learns the prior; balancing
 keeps the rare normal samples at half the loss. A single-class batch is plain BCE.
+Dense cell loss: a `LocalDefectGate` (a score per stride-8 cell, max-pooled) is trained with `gate_fit_loss`, the loss
+`gfdnet fit-gate` uses: the balanced image BCE of its max-cell logit plus a BCE of every cell against the cells the
+batch's boxes cover, so the backbone learns *where* defects are, not only whether an image has one (docs/gate.md).
 Shape shorthand: B images, N boxes in the batch.
 """
 
@@ -20,11 +23,13 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from ultralytics.utils.ops import xywh2xyxy
 
 from .head import DefectGate
+from .samples import cell_masks
 from .schedules import gate_weight
 
-__all__ = ("GateLoss", "balanced_bce", "gate_loss_options", "image_labels", "select_images")
+__all__ = ("GateLoss", "balanced_bce", "gate_fit_loss", "gate_loss_options", "image_labels", "select_images")
 
 
 def _get(obj, key: str):
@@ -73,6 +78,19 @@ def balanced_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     if n_pos == 0 or n_neg == 0:
         return per.mean()
     return 0.5 * (per[labels].mean() + per[~labels].mean())
+
+
+def gate_fit_loss(cell_logits: torch.Tensor, masks: torch.Tensor, cell_weight: float = 1.0) -> torch.Tensor:
+    """Balanced BCE of the max-cell image logit plus `cell_weight` x dense cell BCE: (B, H, W) logits, (B, H, W) bool.
+
+    Defect cells are rare, so they are up-weighted to balance the normal ones (at most 100x).
+    """
+    defective = masks.flatten(1).any(1)
+    image = balanced_bce(cell_logits.flatten(1).amax(1), defective)
+    n_pos = masks.sum()
+    pos_weight = ((masks.numel() - n_pos) / n_pos.clamp(min=1)).clamp(max=100.0)
+    cells = F.binary_cross_entropy_with_logits(cell_logits, masks.float(), pos_weight=pos_weight)
+    return image + cell_weight * cells
 
 
 def select_images(obj, idx: torch.Tensor, batch_size: int):
@@ -156,8 +174,13 @@ class GateLoss:
         logits = self.gate.logits
         if logits is None or logits.shape[0] != b:
             raise RuntimeError("GateLoss: the gate layer did not run on this batch; call the model before the loss")
-        bce = balanced_bce if self.balance else lambda x, y: F.binary_cross_entropy_with_logits(x, y.float())
-        gate_loss = bce(logits.float(), defective)
+        cells = getattr(self.gate, "cells", None)
+        if cells is not None:  # a LocalDefectGate: dense targets from the batch's boxes (normalised xywh)
+            masks = cell_masks(xywh2xyxy(batch["bboxes"].to(cells.device)), batch["batch_idx"], b, *cells.shape[-2:])
+            gate_loss = gate_fit_loss(cells.float(), masks)
+        else:
+            bce = balanced_bce if self.balance else lambda x, y: F.binary_cross_entropy_with_logits(x, y.float())
+            gate_loss = bce(logits.float(), defective)
         det, items = self._detection(preds, batch, defective)
         total = torch.cat((det.reshape(-1), (self.weight * gate_loss * b).reshape(1).to(det)))
         return total, {**items, "gate_loss": gate_loss.detach()}

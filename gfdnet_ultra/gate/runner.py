@@ -45,6 +45,13 @@ class GateSplit:
             y.append(x if m.i in self.save else None)
         return x
 
+    def gate_input(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
+        """What the gate reads for a batch (its `from` maps), from the backbone up to the gate; the gate is not run."""
+        y: list = []
+        x = self._run(self.layers[: self.index], x, y)
+        f = self.gate.f
+        return x if f == -1 else [x if j == -1 else y[j] for j in ([f] if isinstance(f, int) else f)]
+
     def stage1(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Backbone and gate on every image: p(defect) (B,) and the carried features."""
         y: list = []

@@ -19,7 +19,7 @@ import torch
 
 from ..data.yolo_format import IMAGE_SUFFIXES, image_files, label_path_for, load_data_yaml, read_label_file
 
-__all__ = ("cell_mask", "image_groups", "letterbox", "load_samples", "split_images")
+__all__ = ("cell_mask", "cell_masks", "image_groups", "letterbox", "load_samples", "split_images")
 
 
 def split_images(data: str | Path, split: str = "train") -> list[Path]:
@@ -81,21 +81,38 @@ def letterbox(img: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[int,
     return out, r, (px, py)
 
 
+def cell_masks(boxes: torch.Tensor, index: torch.Tensor, batch: int, h: int, w: int) -> torch.Tensor:
+    """(batch, h, w) bool: for boxes (N, 4) in normalised xyxy of image `index` (N,), the cells of an h x w grid whose
+    centre lies in a box, plus each box's centre cell (so tiny defects are never lost).
+
+    Examples:
+        >>> cell_masks(torch.tensor([[0.1, 0.1, 0.2, 0.2]]), torch.tensor([1]), 2, 4, 4).sum((1, 2)).tolist()
+        [0, 1]
+    """
+    boxes = boxes.float().reshape(-1, 4)
+    cy = (torch.arange(h, device=boxes.device) + 0.5) / h
+    cx = (torch.arange(w, device=boxes.device) + 0.5) / w
+    x1, y1, x2, y2 = (boxes[:, k, None] for k in range(4))
+    inside = ((cy >= y1) & (cy <= y2))[:, :, None] & ((cx >= x1) & (cx <= x2))[:, None, :]  # (N, h, w)
+    n = torch.arange(len(boxes), device=boxes.device)
+    iy = ((y1 + y2)[:, 0] / 2 * h).floor().long().clamp(0, h - 1)
+    ix = ((x1 + x2)[:, 0] / 2 * w).floor().long().clamp(0, w - 1)
+    inside[n, iy, ix] = True
+    out = torch.zeros(batch, h * w, device=boxes.device)
+    out.index_add_(0, index.long().view(-1).to(boxes.device), inside.flatten(1).float())
+    return out.view(batch, h, w) > 0
+
+
 def cell_mask(boxes_xyxy: np.ndarray, size: int, stride: int) -> np.ndarray:
-    """(size / stride,)*2 bool: cells whose centre lies in a pixel box, plus each box's centre cell.
+    """(size / stride,)*2 bool: `cell_masks` of one image's pixel boxes on the stride grid of a square `size` image.
 
     Examples:
         >>> cell_mask(np.array([[3.0, 3.0, 6.0, 6.0]]), 32, 8).sum().item()  # a 3 px box still marks one cell
         1
     """
     g = size // stride
-    m = np.zeros((g, g), bool)
-    c = (np.arange(g) + 0.5) * stride
-    for x1, y1, x2, y2 in boxes_xyxy:
-        m[np.ix_((c >= y1) & (c <= y2), (c >= x1) & (c <= x2))] = True
-        cy, cx = (min(max(int((v1 + v2) / 2 // stride), 0), g - 1) for v1, v2 in ((y1, y2), (x1, x2)))
-        m[cy, cx] = True
-    return m
+    boxes = torch.as_tensor(np.asarray(boxes_xyxy, float).reshape(-1, 4) / size)
+    return cell_masks(boxes, torch.zeros(len(boxes), dtype=torch.long), 1, g, g)[0].numpy()
 
 
 def load_samples(images: Sequence[Path], size: int, stride: int = 8) -> tuple[torch.Tensor, torch.Tensor]:

@@ -49,6 +49,7 @@ class LayerSpec:
 
 LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("DefectGate", "gfdnet_ultra.gate.head:DefectGate", "plain"),
+    LayerSpec("LocalDefectGate", "gfdnet_ultra.gate.local_gate:LocalDefectGate", "plain"),
     LayerSpec("AADown", "gfdnet_ultra.nn.freq:AADown", "plain"),
     LayerSpec("FIF", "gfdnet_ultra.nn.ffpn:FIF", "multi"),
     LayerSpec("UADF", "gfdnet_ultra.nn.ffpn:UADF", "multi"),

@@ -85,3 +85,34 @@ def test_gate_bce_is_class_balanced_by_default_and_plain_on_request():
     assert items["gate_loss"].item() == pytest.approx(0.5 * (per[0] + per[1:].mean()).item(), rel=1e-5)
     _, items = GateLoss(RecordingLoss(), gate, balance=False)(preds, batch)
     assert items["gate_loss"].item() == pytest.approx(per.mean().item(), rel=1e-5)
+
+
+def test_local_gate_is_trained_densely_on_the_cells_its_boxes_cover():
+    from gfdnet_ultra.gate.local_gate import LocalDefectGate
+    from gfdnet_ultra.gate.loss import gate_fit_loss
+
+    gate = LocalDefectGate(4, 4, hidden=4)
+    gate(torch.randn(2, 4, 4, 4))
+    preds = {"scores": torch.randn(2, 3, 5, requires_grad=True)}
+    # one box on image 1: normalised xywh, centre (0.3, 0.6), 0.5 x 0.2 -> rows 2, columns 0-1 of the 4 x 4 grid
+    batch = {"img": torch.zeros(2, 3, 32, 32), "batch_idx": torch.tensor([1.0]), "cls": torch.zeros(1, 1),
+             "bboxes": torch.tensor([[0.3, 0.6, 0.5, 0.2]])}
+    loss, items = GateLoss(RecordingLoss(), gate, "const", constants={"w0": 1.0})(preds, batch)
+    masks = torch.zeros(2, 4, 4, dtype=torch.bool)
+    masks[1, 2, 0:2] = True
+    assert torch.allclose(items["gate_loss"], gate_fit_loss(gate.cells, masks).detach())
+    assert torch.allclose(loss[-1], 2 * gate_fit_loss(gate.cells, masks))
+    loss.sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gate.parameters())
+
+
+def test_cell_masks_match_the_pixel_rule_of_fit_gate():
+    import numpy as np
+
+    from gfdnet_ultra.gate.samples import cell_mask, cell_masks
+
+    px = np.array([[0.0, 0.0, 20.0, 10.0], [30.0, 30.0, 31.0, 31.0]])
+    one = cell_masks(torch.tensor(px / 32), torch.tensor([0, 0]), 1, 4, 4)[0]
+    assert one.tolist() == cell_mask(px, 32, 8).tolist()
+    two = cell_masks(torch.tensor(px / 32), torch.tensor([1, 0]), 3, 4, 4)
+    assert two[2].sum() == 0 and two[1].sum() == 3 and two[0].sum() == 1  # x centres 4, 12, 20 <= 20

@@ -41,6 +41,7 @@ EXAMPLES: dict[str, tuple] = {
     "CDF": ((8, 16, 1), _maps((8, 16)), False, None),
     "RCViT": (("xs",), _maps((3, 64)), False, None),
     "DefectGate": ((16, 16), _maps((16, 4)), False, None),
+    "LocalDefectGate": ((16, 16), _maps((16, 4)), False, None),
     "Detect_TDSC": ((4, None, 16, False, [16, 32, 32]), _maps((16, 8), (32, 4), (32, 2)), True, _head),
 }
 
