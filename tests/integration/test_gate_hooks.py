@@ -113,3 +113,31 @@ def test_a_few_optimiser_steps_through_the_joint_criterion_fit_the_gate_on_a_sep
         loss.sum().backward()
         opt.step()
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_a_local_gate_row_trains_jointly_on_the_cells_of_the_batch_boxes(tmp_path):
+    # `LocalDefectGate` in place of the pooled DefectGate row: GateLoss trains it with fit-gate's dense cell loss.
+    from importlib.resources import files
+
+    from ultralytics.cfg import get_cfg
+    from ultralytics.nn.tasks import DetectionModel
+
+    from gfdnet_ultra.gate.local_gate import LocalDefectGate
+    from gfdnet_ultra.gate.loss import gate_fit_loss
+
+    text = (files("gfdnet_ultra") / "cfg" / "models" / "gfdnet-gated.yaml").read_text()
+    yaml = tmp_path / "gfdnet-gated-local-n.yaml"
+    yaml.write_text(text.replace("DefectGate, [256]]", "LocalDefectGate, [256]]"))
+    torch.manual_seed(0)
+    m = DetectionModel(str(yaml), nc=2, verbose=False).train()
+    m.args = get_cfg(overrides={"gate_schedule": "const"})
+    gate = m.model[4]
+    assert isinstance(gate, LocalDefectGate)
+    batch = {"img": torch.rand(2, 3, 64, 64), "batch_idx": torch.tensor([0.0]), "cls": torch.zeros(1, 1),
+             "bboxes": torch.tensor([[0.5, 0.5, 0.25, 0.25]])}
+    loss, items = m.loss(batch)
+    masks = torch.zeros(2, 8, 8, dtype=torch.bool)
+    masks[0, 3:5, 3:5] = True  # cell centres 0.4375 and 0.5625 lie in [0.375, 0.625]
+    assert torch.allclose(items["gate_loss"], gate_fit_loss(gate.cells.detach(), masks))
+    loss.sum().backward()
+    assert all(p.grad is not None for p in gate.parameters())
