@@ -37,20 +37,23 @@ class GateSplit:
         froms = (j for m in self.layers[self.index + 1 :] for j in ([m.f] if isinstance(m.f, int) else m.f))
         self.carry = sorted({j for j in froms if 0 <= j < self.index})
 
+    @staticmethod
+    def _inputs(m: nn.Module, x, y: list):
+        """What layer `m` reads, as `DetectionModel._predict_once` routes it: the previous output x or saved maps y."""
+        if m.f == -1:
+            return x
+        return y[m.f] if isinstance(m.f, int) else [x if j == -1 else y[j] for j in m.f]
+
     def _run(self, layers: Sequence[nn.Module], x, y: list):
         for m in layers:
-            if m.f != -1:
-                x = y[m.f] if isinstance(m.f, int) else [x if j == -1 else y[j] for j in m.f]
-            x = m(x)
+            x = m(self._inputs(m, x, y))
             y.append(x if m.i in self.save else None)
         return x
 
     def gate_input(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
         """What the gate reads for a batch (its `from` maps), from the backbone up to the gate; the gate is not run."""
         y: list = []
-        x = self._run(self.layers[: self.index], x, y)
-        f = self.gate.f
-        return x if f == -1 else [x if j == -1 else y[j] for j in ([f] if isinstance(f, int) else f)]
+        return self._inputs(self.gate, self._run(self.layers[: self.index], x, y), y)
 
     def stage1(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Backbone and gate on every image: p(defect) (B,) and the carried features."""
