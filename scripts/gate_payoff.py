@@ -24,7 +24,7 @@ import _checkout  # noqa: F401  (the checkout's package first on sys.path)
 import torch
 
 
-def _plot(results: dict, curve: dict, path: Path) -> None:
+def _plot(results: dict, curve: dict, mode: str, threshold: float, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,9 +35,8 @@ def _plot(results: dict, curve: dict, path: Path) -> None:
     a.step(x, curve["recall"], where="post", color="tab:red", label="defect recall")
     a.step(x, curve["skip_rate"], where="post", color="tab:blue", label="skip rate")
     a.axhline(curve["normal"] / curve["images"], ls=":", color="tab:blue", label="normal share")
-    thr = results["one_model"]["fit"]["threshold"]
-    a.axvline(thr, ls="--", color="0.4", lw=1, label=f"calibrated threshold {thr:.3g}")
-    a.set(xlabel="threshold", ylabel="share of validation images", title="One-model gate on the validation split",
+    a.axvline(threshold, ls="--", color="0.4", lw=1, label=f"calibrated threshold {threshold:.3g}")
+    a.set(xlabel="threshold", ylabel="share of validation images", title=f"{mode.replace('_', '-').capitalize()} gate on the validation split",
           xlim=(0, 1), ylim=(0, 1.02))
     a.legend(fontsize=8, loc="center right")
     labels, saved, limits = [], [], []
@@ -72,7 +71,7 @@ def main() -> None:
     ap.add_argument("--name", required=True, help="dataset label used in the output names")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--fit-epochs", type=int, default=40)
-    ap.add_argument("--tile-epochs", type=int, default=30)
+    ap.add_argument("--tile-epochs", type=int, help="train-gate epochs (default: train_gate_classifier's)")
     ap.add_argument("--fit", help="an existing fit-gate checkpoint to use instead of fitting one")
     ap.add_argument("--tile", help="an existing train-gate checkpoint to use instead of training one")
     ap.add_argument("--modes", nargs="+", default=["one_model", "two_model"], choices=["one_model", "two_model"])
@@ -95,12 +94,15 @@ def main() -> None:
     def stored(path: str, key: str) -> dict:
         return {**torch.load(path, map_location="cpu", weights_only=False)[key], "save": path}
 
-    fit = stored(a.fit, "gate_fit") if a.fit else fit_gate(a.weights, a.data, imgsz=a.imgsz, epochs=a.fit_epochs,
-                                                             save=out / "fitted.pt")
+    fit = {}
+    if "one_model" in a.modes:
+        fit = stored(a.fit, "gate_fit") if a.fit else fit_gate(a.weights, a.data, imgsz=a.imgsz, epochs=a.fit_epochs,
+                                                                 save=out / "fitted.pt")
     tile = {}
     if "two_model" in a.modes:
+        epochs = {"epochs": a.tile_epochs} if a.tile_epochs else {}
         tile = stored(a.tile, "gate_train") if a.tile else train_gate_classifier(
-            a.data, imgsz=a.imgsz, epochs=a.tile_epochs, save=out / "tile-gate.pt")
+            a.data, imgsz=a.imgsz, save=out / "tile-gate.pt", **epochs)
     common = {"data": a.data, "imgsz": a.imgsz, "device": "cpu", "plots": False, "verbose": False, "rect": False,
               "project": str(out), "exist_ok": True}  # rect=False: letterboxed as prediction and exports are
     results = {"name": a.name, "data": a.data, "weights": a.weights, "imgsz": a.imgsz,
@@ -122,19 +124,23 @@ def main() -> None:
     docs.mkdir(parents=True, exist_ok=True)
     stem = docs / f"gate_payoff_{a.name}"
     stem.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
-    curve = json.loads((out / f"one-gated-b{a.batches[0]}" / "gate_curve.json").read_text())
-    _plot(results, curve, stem.with_suffix(".png"))
-    shutil.copy(out / f"one-gated-b{a.batches[0]}" / "gate_curve.png", docs / f"gate_curve_{a.name}.png")
+    first = a.modes[0]  # the curve pictured: the first mode's gate on the validation split
+    gated_dir = out / f"{first.split('_')[0]}-gated-b{a.batches[0]}"
+    curve = json.loads((gated_dir / "gate_curve.json").read_text())
+    threshold = fit["threshold"] if first == "one_model" else tile["threshold"]
+    _plot(results, curve, first, threshold, stem.with_suffix(".png"))
+    shutil.copy(gated_dir / "gate_curve.png", docs / f"gate_curve_{a.name}.png")
     lines = [f"Gate payoff on {a.name} ({a.imgsz} px, validation split, {results['date']}, CPU, "
              f"{a.threads} torch thread(s); `python scripts/gate_payoff.py --weights ... --data ... --imgsz {a.imgsz} "
              f"--name {a.name}`)", "",
              "| gate | batch | threshold | mAP50-95 ungated | mAP50-95 gated | gate P | gate R | gate macro-F1 | skip | "
              "ATT ungated ms | ATT gated ms | ms before cut | time saved | limit | saved / limit |",
              "|" + "---|" * 15]
-    for mode in ("one_model", "two_model"):
+    for mode in a.modes:
         for bs, run in results[mode]["batches"].items():
             lines.append(_row(mode.replace("_", "-"), bs, run["gated"], run["ungated"], run["payoff"]))
-    lines += ["", f"one-model fit: {fit['calibration_point']}, {fit['seconds']}"]
+    if fit:
+        lines += ["", f"one-model fit: {fit['calibration_point']}, {fit['seconds']}"]
     if tile:
         lines.append(f"two-model train: {tile['calibration_point']}, cost {tile['cost']}, {tile['seconds']}")
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")

@@ -9,8 +9,9 @@ Shape shorthand: n images.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -18,8 +19,11 @@ from .curve import operating_point
 from .threshold import pick_threshold
 
 __all__ = (
+    "HeldOut",
     "PickedThreshold",
     "calibration_split",
+    "held_out_parts",
+    "held_out_probabilities",
     "pick_calibrated",
     "pick_gate_threshold",
     "stratified_folds",
@@ -159,6 +163,50 @@ def stratified_folds(defective: Sequence[bool], folds: int = 5, seed: int = 0, g
             fold[units[u]] = f % folds
     _check_classes(t, [np.flatnonzero(fold == f) for f in range(folds)], "cross-fitting", "lower folds= or use smaller groups")
     return fold
+
+
+class HeldOut(NamedTuple):
+    """What `held_out_probabilities` returns: the gate to save, the held-out scores and labels, and how they were held
+    out."""
+
+    fitted: Any
+    p_defect: list[float]
+    defective: list[bool]
+    split: str
+    fit_images: int
+
+
+def held_out_parts(defective: Sequence[bool], folds: int = 5, calib: float = 0.2, seed: int = 0,
+                   groups: Sequence | None = None) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    """(fit indices, held-out indices) pairs and their description: `folds` >= 2 cross-fitting folds, else one seeded
+    share `calib` held out. `groups` keeps near-copies (a DeepPCB board and its template) on one side of every split.
+    Called before any costly work, so a split that cannot be made fails first."""
+    t = np.asarray(defective, bool)
+    if folds >= 2:
+        fold = stratified_folds(t, folds, seed, groups)
+        parts = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(folds)]
+        return parts, f"{folds}-fold cross-fitting (every training image scored by a gate fitted without it)"
+    return [calibration_split(t, calib, seed, groups)], f"calibration ({calib:g} of train)"
+
+
+def held_out_probabilities(fit_on: Callable[[np.ndarray], Any], score: Callable[[Any, np.ndarray], Sequence[float]],
+                           defective: Sequence[bool], parts: list[tuple[np.ndarray, np.ndarray]], split: str) -> HeldOut:
+    """p(defect) of training images from gates that never saw them, for picking the threshold; and the gate to save.
+
+    `fit_on(indices)` fits a gate on those training images and `score(gate, indices)` gives its p(defect) for others.
+    With several `parts` (cross-fitting, `held_out_parts`) every image is scored by the gate fitted without its part,
+    and the returned gate is fitted on all images; with one part, the returned gate is the one fit that held it out.
+    """
+    t = np.asarray(defective, bool)
+    p = np.zeros(t.size)
+    for fit_idx, held in parts:
+        fitted = fit_on(fit_idx)
+        p[held] = np.asarray(score(fitted, held), float)
+    if len(parts) > 1:
+        fitted = fit_on(np.arange(t.size))  # the saved gate sees every image; its threshold comes from the folds
+    held_all = np.concatenate([held for _, held in parts])
+    fit_images = t.size if len(parts) > 1 else len(parts[0][0])
+    return HeldOut(fitted, p[held_all].tolist(), t[held_all].tolist(), split, fit_images)
 
 
 def write_split_lists(images: Sequence[Path], fit: np.ndarray, calib: np.ndarray, data: dict, out: Path) -> Path:

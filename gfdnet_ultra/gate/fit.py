@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .calibrate import calibration_split, pick_calibrated, stratified_folds
+from .calibrate import held_out_parts, held_out_probabilities, pick_calibrated
 from .curve import save_gate_curve
 from .head import DefectGate, find_gate
 from .local_gate import LocalDefectGate, attach_gate, new_gate
@@ -157,13 +157,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     ims, masks = load_samples(images, imgsz)
     defective = masks.flatten(1).any(1)
     keys = image_groups(images, data, groups)
-    if folds >= 2:
-        fold = stratified_folds(defective.numpy(), folds, seed, keys)
-        parts = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(folds)]
-        split = f"{folds}-fold cross-fitting (every training image scored by a gate fitted without it)"
-    else:
-        parts = [calibration_split(defective.numpy(), calib, seed, keys)]
-        split = f"calibration ({calib:g} of train)"
+    parts, split = held_out_parts(defective.numpy(), folds, calib, seed, keys)
     index = attach_gate(det, proto)  # the cut the features come from
     t1 = time.perf_counter()
     feats = cache_features(det, ims)
@@ -185,16 +179,14 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
         losses = train_cell_scorer(gate.cell_logits, gate.parameters(), xs, ms, epochs=epochs, seed=seed)
         return gate.eval(), losses
 
-    p_cal, cal_idx = torch.empty(len(ims)), np.concatenate([held for _, held in parts])
-    for fit_idx, held in parts:
-        gate, losses = fit_on(fit_idx)
+    def score(fitted: tuple[LocalDefectGate, list[float]], held: np.ndarray) -> torch.Tensor:
         with torch.no_grad():
-            p_cal[held] = torch.sigmoid(gate.classify(feats[held].float()))
-    if folds >= 2:
-        gate, losses = fit_on(np.arange(len(ims)))  # the saved gate sees every image; its threshold comes from above
+            return torch.sigmoid(fitted[0].classify(feats[held].float()))
+
+    held_out = held_out_probabilities(fit_on, score, defective.numpy(), parts, split)
+    gate, losses = held_out.fitted
     t3 = time.perf_counter()
-    p_cal, t_cal = p_cal[cal_idx].tolist(), defective[cal_idx].tolist()
-    picked = pick_calibrated(p_cal, t_cal, target_recall, split=split)
+    picked = pick_calibrated(held_out.p_defect, held_out.defective, target_recall, split=held_out.split)
     gate.threshold = float(picked)
     attach_gate(det, gate)
     save = Path(save) if save else Path(model).with_name(f"{Path(model).stem}-gatefit.pt")
@@ -204,8 +196,8 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
         "features": features,
         "groups": None if keys is None else len(set(keys)), "gate_index": index,
         "gate_params": sum(p.numel() for p in gate.parameters()),
-        "fit_images": len(ims) if folds >= 2 else len(parts[0][0]),
-        "calibration_images": len(cal_idx), "threshold": float(picked), "calibration_point": picked.point,
+        "fit_images": held_out.fit_images, "calibration_images": len(held_out.p_defect),
+        "threshold": float(picked), "calibration_point": picked.point,
         "final_loss": losses[-1], "seconds": {"load": t1 - t0, "features": t2 - t1, "fit": t3 - t2},
     }
     stored = ("imgsz", "threshold", "gate_index", "features")
@@ -213,7 +205,8 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     ckpt.update(model=copy.deepcopy(det).half(), ema=None, optimizer=None, gate_fit=report)
     save.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, save)
-    save_gate_curve(p_cal, t_cal, save.parent / f"{save.stem}-calibration", marks={"picked": float(picked)})
+    save_gate_curve(held_out.p_defect, held_out.defective, save.parent / f"{save.stem}-calibration",
+                    marks={"picked": float(picked)})
     (save.parent / f"{save.stem}-fit.json").write_text(json.dumps(report, indent=2))
     report["save"] = str(save)
     return report

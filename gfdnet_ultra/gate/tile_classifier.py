@@ -1,12 +1,12 @@
 """A cheap two-model gate that keeps full resolution: strided convolutions, a defect score per 8 x 8 cell, max pooling.
 
 A stock classifier at 224 px erases a board's 10-60 px defects (a `yolo11n-cls` at 224 on DeepPCB stayed at chance).
-`TileGateClassifier` instead reads the detector's own input size: a 4 x 4 patchify convolution (stride 4), a stride-2
-convolution to stride 8, two 3 x 3 convolutions (the second dilated; receptive field 60 px) and a 1 x 1 scorer give a
-defect logit per 8 x 8 cell; the image's p(defective) is the sigmoid of the highest cell logit. About 0.3 GFLOPs at
-640 px. It is trained densely from the boxes of a detection dataset (`gfdnet train-gate data=... imgsz=...`), its
-threshold picked on a held-out share of the training images, and it plugs into `gate_classifier=` like any
-`yolo classify` checkpoint with classes {defective, normal}.
+`TileGateClassifier` instead reads the detector's own input size: three stride-2 3 x 3 convolutions to stride 8, two
+3 x 3 convolutions (the second dilated; receptive field 63 px) and a 1 x 1 scorer give a defect logit per 8 x 8 cell;
+the image's p(defective) is the sigmoid of the highest cell logit. About 0.4 GFLOPs at 640 px, 25 k weights. It is
+trained densely from the boxes of a detection dataset (`gfdnet train-gate data=... imgsz=...`), its threshold picked
+on cross-fitted probabilities of the training images, and it plugs into `gate_classifier=` like any `yolo classify`
+checkpoint with classes {defective, normal}. Design and training length measured in docs/gate.md.
 Shape shorthand: B batch, S image size, S / 8 the score map.
 """
 
@@ -16,10 +16,11 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
-from .calibrate import calibration_split, pick_calibrated
+from .calibrate import held_out_parts, held_out_probabilities, pick_calibrated
 from .curve import save_gate_curve
 from .fit import train_cell_scorer
 from .samples import image_groups, load_samples, split_images
@@ -28,7 +29,7 @@ __all__ = ("TileGateClassifier", "measure_gate_cost", "train_gate_classifier")
 
 
 def _conv(c1: int, c2: int, k: int, s: int = 1, d: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c1, c2, k, s, padding=(k // 2) * d if k > s else 0, dilation=d, bias=False),
+    return nn.Sequential(nn.Conv2d(c1, c2, k, s, padding=(k // 2) * d, dilation=d, bias=False),
                          nn.BatchNorm2d(c2), nn.SiLU())
 
 
@@ -36,7 +37,7 @@ class TileGateClassifier(nn.Module):
     """(B, 3, S, S) in [0, 1] -> (B, 2) probabilities of (defective, normal); `cell_logits` gives (B, S/8, S/8).
 
     Args:
-        width (int): Channels after the patchify stem; later layers use 2 x width.
+        width (int): Channels at stride 4; stride 2 uses width / 2, stride 8 and the scorer's input 2 x width.
         imgsz (int): The size it is trained at, read by `gate_classifier=` (it runs at any multiple of 8).
 
     Examples:
@@ -49,8 +50,9 @@ class TileGateClassifier(nn.Module):
         super().__init__()
         if width < 1:
             raise ValueError(f"TileGateClassifier: width={width} must be positive, e.g. 16")
-        c = 2 * width
-        self.body = nn.Sequential(_conv(3, width, 4, 4), _conv(width, c, 3, 2), _conv(c, c, 3), _conv(c, c, 3, d=2))
+        c, h = 2 * width, max(1, width // 2)
+        self.body = nn.Sequential(_conv(3, h, 3, 2), _conv(h, width, 3, 2), _conv(width, c, 3, 2), _conv(c, c, 3),
+                                  _conv(c, c, 3, d=2))
         self.score = nn.Conv2d(c, 1, 1)
         self.names = {0: "defective", 1: "normal"}
         self.task, self.width = "classify", width
@@ -86,14 +88,17 @@ def measure_gate_cost(model: nn.Module, imgsz: int, reps: int = 20) -> dict[str,
     return {"gflops": flops, "ms_batch1": float(sorted(times)[len(times) // 2]), "threads": torch.get_num_threads()}
 
 
-def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 30, width: int = 16, calib: float = 0.2,
-                          target_recall: float = 0.99, batch: int = 16, lr: float = 3e-3, seed: int = 0,
-                          crop: int = 160, groups: str | None = None, save: str | Path = "gate-cls.pt") -> dict:
+def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 200, width: int = 16, folds: int = 5,
+                          calib: float = 0.2, target_recall: float = 0.99, batch: int = 16, lr: float = 3e-3,
+                          seed: int = 0, crop: int = 160, groups: str | None = None,
+                          save: str | Path = "gate-cls.pt") -> dict:
     """Train a TileGateClassifier on the `train` split of a detection dataset YAML, calibrate it, save a checkpoint.
 
     Training sees one random `crop` x `crop` window per image and epoch (0: whole images), flipped and turned;
-    calibration scores whole images, as `gate_classifier=` does. `groups` keeps near-copies on one side of the
-    calibration split (`samples.image_groups`; default the dataset YAML's `groups` key).
+    calibration scores whole images, as `gate_classifier=` does. The threshold is picked as `fit-gate` picks it: with
+    `folds` >= 2 on every training image, each scored by a classifier trained without it (the saved one is then
+    trained on all), else on a held-out share `calib`. `groups` keeps near-copies on one side of every split
+    (`samples.image_groups`; default the dataset YAML's `groups` key).
 
     Returns:
         (dict): The report (also `<save stem>-train.json`): calibration point, threshold, cost, timings.
@@ -104,31 +109,37 @@ def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 30, 
     images = split_images(data, "train")
     ims, masks = load_samples(images, imgsz)
     defective = masks.flatten(1).any(1)
-    fit_idx, cal_idx = calibration_split(defective.numpy(), calib, seed, image_groups(images, data, groups))
-    torch.manual_seed(seed)
-    model = TileGateClassifier(width, imgsz)
+    parts, split = held_out_parts(defective.numpy(), folds, calib, seed, image_groups(images, data, groups))
     t1 = time.perf_counter()
-    model.train()
-    losses = train_cell_scorer(model.cell_logits, model.parameters(), ims[fit_idx], masks[fit_idx], epochs=epochs,
-                               batch=batch, lr=lr, seed=seed, augment=True, crop=crop if crop < imgsz else 0)
-    model.eval()
+
+    def fit_on(idx: np.ndarray) -> tuple[TileGateClassifier, list[float]]:
+        torch.manual_seed(seed)
+        model = TileGateClassifier(width, imgsz).train()
+        losses = train_cell_scorer(model.cell_logits, model.parameters(), ims[idx], masks[idx], epochs=epochs,
+                                   batch=batch, lr=lr, seed=seed, augment=True, crop=crop if crop < imgsz else 0)
+        return model.eval(), losses
+
+    def score(fitted: tuple[TileGateClassifier, list[float]], held: np.ndarray) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.cat([fitted[0](ims[held[i : i + batch]].float() / 255)[:, 0] for i in range(0, len(held), batch)])
+
+    held_out = held_out_probabilities(fit_on, score, defective.numpy(), parts, split)
+    model, losses = held_out.fitted
     t2 = time.perf_counter()
-    with torch.no_grad():
-        p_cal = torch.cat([model(ims[cal_idx][i : i + batch].float() / 255)[:, 0] for i in range(0, len(cal_idx), batch)])
-    picked = pick_calibrated(p_cal.tolist(), defective[cal_idx].tolist(), target_recall,
-                             split=f"calibration ({calib:g} of train)")
+    picked = pick_calibrated(held_out.p_defect, held_out.defective, target_recall, split=held_out.split)
     model.gate_threshold = float(picked)
     save = Path(save)
     report = {
-        "data": str(data), "imgsz": imgsz, "epochs": epochs, "width": width, "crop": crop, "calib": calib, "seed": seed,
-        "fit_images": len(fit_idx), "calibration_images": len(cal_idx), "threshold": float(picked),
+        "data": str(data), "imgsz": imgsz, "epochs": epochs, "width": width, "crop": crop, "folds": folds,
+        "calib": None if folds >= 2 else calib, "seed": seed, "fit_images": held_out.fit_images,
+        "calibration_images": len(held_out.p_defect), "threshold": float(picked),
         "calibration_point": picked.point, "final_loss": losses[-1], "params": sum(p.numel() for p in model.parameters()),
         "cost": measure_gate_cost(model, imgsz), "seconds": {"load": t1 - t0, "train": t2 - t1},
     }
     save.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model": model, "train_args": {"imgsz": imgsz, "task": "classify", "data": str(data)},
                 "gate_train": report}, save)
-    save_gate_curve(p_cal.tolist(), defective[cal_idx].tolist(), save.parent / f"{save.stem}-calibration",
+    save_gate_curve(held_out.p_defect, held_out.defective, save.parent / f"{save.stem}-calibration",
                     marks={"picked": float(picked)})
     (save.parent / f"{save.stem}-train.json").write_text(json.dumps(report, indent=2))
     report["save"] = str(save)

@@ -78,3 +78,30 @@ def test_groups_too_coarse_to_give_every_part_both_classes_are_refused(split):
 def test_groups_need_one_key_per_image():
     with pytest.raises(ValueError, match="3 keys for 4 images"):
         stratified_folds([1, 1, 0, 0], 2, groups=["a", "b", "c"])
+
+
+@pytest.mark.parametrize("folds", [0, 3])
+def test_held_out_probabilities_score_each_image_only_with_a_gate_that_never_saw_it(folds):
+    from gfdnet_ultra.gate.calibrate import held_out_parts, held_out_probabilities
+
+    labels = [1] * 9 + [0] * 9
+    parts, split = held_out_parts(labels, folds=folds, calib=0.3, seed=0)
+    fits = []
+
+    def fit_on(idx):
+        fits.append(set(idx.tolist()))
+        return fits[-1]
+
+    def score(seen, held):
+        assert not seen & set(held.tolist())  # a held-out image was never in the fit that scores it
+        return [0.9 if labels[i] else 0.1 for i in held]
+
+    out = held_out_probabilities(fit_on, score, labels, parts, split)
+    held = sorted(i for _, h in parts for i in h.tolist())
+    assert out.p_defect == [0.9 if labels[i] else 0.1 for _, h in parts for i in h.tolist()]
+    assert out.defective == [bool(labels[i]) for _, h in parts for i in h.tolist()]
+    if folds:  # every image scored once, then the saved gate is fitted on all of them
+        assert held == list(range(18)) and out.fitted == set(range(18)) and len(fits) == folds + 1
+        assert out.fit_images == 18 and "3-fold" in out.split
+    else:  # one fit, the returned gate is the one that held the share out
+        assert len(fits) == 1 and out.fitted == fits[0] and out.fit_images == 18 - len(held) and "calibration" in out.split

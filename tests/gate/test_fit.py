@@ -83,8 +83,8 @@ def test_fit_gate_keeps_groups_in_one_fold_and_refuses_groups_that_leave_a_fold_
     import gfdnet_ultra.gate.fit as fit
 
     folder, report = fitted
-    seen, real = [], fit.stratified_folds
-    monkeypatch.setattr(fit, "stratified_folds", lambda *a: seen.append(a[3]) or real(*a))
+    seen, real = [], fit.held_out_parts
+    monkeypatch.setattr(fit, "held_out_parts", lambda *a: seen.append(a[4]) or real(*a))
     r = fit.fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, folds=2, hidden=8,
                      groups=r"^\d{4}", save=folder / "grouped.pt")  # 00013_metal -> 0001
     assert r["groups"] == 2 and sorted(seen[0]) == ["0000"] * 10 + ["0001"] * 6 and report["groups"] is None

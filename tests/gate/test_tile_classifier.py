@@ -27,7 +27,7 @@ def trained(synthetic_yaml, tmp_path_factory):
     from gfdnet_ultra.gate.tile_classifier import train_gate_classifier
 
     folder = tmp_path_factory.mktemp("tile")
-    return folder, train_gate_classifier(synthetic_yaml, imgsz=64, epochs=2, width=4, calib=0.25, save=folder / "g.pt")
+    return folder, train_gate_classifier(synthetic_yaml, imgsz=64, epochs=2, width=4, folds=2, save=folder / "g.pt")
 
 
 def test_train_gate_writes_a_classifier_that_gate_classifier_loads_at_its_size_and_threshold(trained, synthetic_yaml,
@@ -40,6 +40,7 @@ def test_train_gate_writes_a_classifier_that_gate_classifier_loads_at_its_size_a
     gate = load_classifier_gate(report["save"])
     assert gate.imgsz == 64 and gate.model.gate_threshold == report["threshold"]
     assert report["calibration_point"]["recall"] >= 0.99 and report["cost"]["gflops"] > 0
+    assert report["calibration_images"] == report["fit_images"] == 16  # cross-fitted: every training image scored
     YOLO("yolo11n.yaml").save(tmp_path / "det.pt")
     m = YOLO(tmp_path / "det.pt").val(data=str(synthetic_yaml), imgsz=64, batch=4, device="cpu", plots=False,
                                       gate_classifier=report["save"], project=str(tmp_path), name="v", verbose=False)
