@@ -17,6 +17,7 @@ Shape shorthand: N images, C channels, H x W the stride-8 map.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from .calibrate import held_out_parts, held_out_probabilities, pick_calibrated
 from .curve import save_gate_curve
@@ -75,15 +77,15 @@ def _crop(x: torch.Tensor, m: torch.Tensor, size: int, g: torch.Generator, strid
 def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], params,
                       inputs: torch.Tensor | Sequence[torch.Tensor], masks: torch.Tensor | Sequence[torch.Tensor],
                       epochs: int = 40, batch: int = 32, lr: float = 3e-3, seed: int = 0, augment: bool = False,
-                      cell_weight: float = 1.0, crop: int = 0) -> list[float]:
+                      cell_weight: float = 1.0, crop: int = 0, desc: str = "") -> list[float]:
     """Train `cell_logits` ((B, ...) inputs -> (B, h, w) logits) with `gate_fit_loss`, AdamW and a one-cycle rate.
 
     `inputs` are float16 feature maps (used as they are) or uint8 images (scaled to [0, 1]), one tensor or several of
     different spatial sizes (each batch is drawn from one of them, in shuffled order), with `masks` to match;
     `augment` applies a random quarter turn and flip per batch (square images only); `cell_weight=0` trains from image
     labels only; `crop` > 0 trains on one random crop of that many pixels per image and epoch (a fully convolutional
-    scorer with max pooling scores a crop as it scores a whole image, at a fraction of the cost). Returns the mean
-    loss per epoch.
+    scorer with max pooling scores a crop as it scores a whole image, at a fraction of the cost); `desc` shows a
+    progress bar of the epochs under that label. Returns the mean loss per epoch.
     """
     xs = [inputs] if torch.is_tensor(inputs) else list(inputs)
     ms = [masks] if torch.is_tensor(masks) else list(masks)
@@ -93,7 +95,8 @@ def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], param
     steps = epochs * sum(-(-len(x) // batch) for x in xs)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     losses = []
-    for _ in range(epochs):
+    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not desc, leave=False)
+    for _ in bar:
         batches = []
         for k, x in enumerate(xs):
             order = torch.randperm(len(x), generator=g)
@@ -115,6 +118,7 @@ def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], param
             sched.step()
             total += float(loss.detach()) * len(idx)
         losses.append(total / sum(len(x) for x in xs))
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
     return losses
 
 
@@ -168,6 +172,8 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
         masks_pad = F.pad(masks, (px // 8,) * 4)
     t2 = time.perf_counter()
 
+    fits, done = len(parts) + (len(parts) > 1), itertools.count(1)  # one per held-out part, then the saved one
+
     def fit_on(idx: np.ndarray) -> tuple[LocalDefectGate, list[float]]:
         torch.manual_seed(seed)
         gate = LocalDefectGate(proto.c1, proto.c1, hidden, proto.c_fine)
@@ -176,7 +182,8 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
             x, m = torch.cat([x, feats_flip[idx]]), torch.cat([m, m.flip(-1)])
         xs, ms = ([x, feats_pad[idx]], [m, masks_pad[idx]]) if border else (x, m)
         gate.train()
-        losses = train_cell_scorer(gate.cell_logits, gate.parameters(), xs, ms, epochs=epochs, seed=seed)
+        losses = train_cell_scorer(gate.cell_logits, gate.parameters(), xs, ms, epochs=epochs, seed=seed,
+                                   desc=f"fit-gate fit {next(done)}/{fits} ({len(idx)} images)")
         return gate.eval(), losses
 
     def score(fitted: tuple[LocalDefectGate, list[float]], held: np.ndarray) -> torch.Tensor:

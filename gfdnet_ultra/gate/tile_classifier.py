@@ -12,6 +12,7 @@ Shape shorthand: B batch, S image size, S / 8 the score map.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from pathlib import Path
@@ -112,11 +113,14 @@ def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 200,
     parts, split = held_out_parts(defective.numpy(), folds, calib, seed, image_groups(images, data, groups))
     t1 = time.perf_counter()
 
+    fits, done = len(parts) + (len(parts) > 1), itertools.count(1)  # one per held-out part, then the saved one
+
     def fit_on(idx: np.ndarray) -> tuple[TileGateClassifier, list[float]]:
         torch.manual_seed(seed)
         model = TileGateClassifier(width, imgsz).train()
         losses = train_cell_scorer(model.cell_logits, model.parameters(), ims[idx], masks[idx], epochs=epochs,
-                                   batch=batch, lr=lr, seed=seed, augment=True, crop=crop if crop < imgsz else 0)
+                                   batch=batch, lr=lr, seed=seed, augment=True, crop=crop if crop < imgsz else 0,
+                                   desc=f"train-gate fit {next(done)}/{fits} ({len(idx)} images)")
         return model.eval(), losses
 
     def score(fitted: tuple[TileGateClassifier, list[float]], held: np.ndarray) -> torch.Tensor:
