@@ -1,9 +1,12 @@
-"""The `make demo` job: synthetic defects -> train a gated GFD-Net -> fit its gate on the trained detector -> validate
-with and without the gate -> predict -> export ONNX (full graph plus the two gated graphs).
+"""The `make demo` job: synthetic defects -> train a gated GFD-Net -> fit its gate on the trained detector and train
+the two-model gate classifier -> validate with and without each gate -> predict -> export ONNX (full graph plus the
+two gated graphs).
 
-The gate is fitted on the frozen detector (`gfdnet fit-gate`, docs/gate.md) and its threshold picked for 99 % defect
-recall on 5-fold cross-fitted probabilities of the training images (each scored by a gate fitted without it);
-validation letterboxes as prediction does (`rect=False`); the time saved is printed next to the limit of a perfect gate.
+Both gates pick their threshold for 99 % defect recall on 5-fold cross-fitted probabilities of the training images
+(each scored by a gate fitted without it): the one-model gate is fitted on the frozen detector's stride-8 map
+(`gfdnet fit-gate`), the two-model gate is the small full-resolution classifier in front of the whole detector
+(`gfdnet train-gate`; docs/gate.md). Validation letterboxes as prediction does (`rect=False`); the time saved is
+printed next to the limit of a perfect gate.
 
 Usage (key=value, like `yolo`):
     python scripts/demo.py                        # defaults below (the short recipe of docs/recipe.md)
@@ -30,6 +33,25 @@ def parse_args(argv: list[str]) -> dict:
     return args
 
 
+def _report(title: str, gated, ungated, calibration: dict) -> None:
+    """Print what one gate did on validation (the gated and ungated `yolo val` metrics) and where its threshold came
+    from (the fit-gate / train-gate report)."""
+    from gfdnet_ultra.gate.payoff import payoff
+
+    g, u = gated.gate, ungated.gate
+    pay, cal, before = payoff(g, u), calibration["calibration_point"], g["att_stage1"] / u["att"]
+    limit = (f"normal share x (1 - {before:.0%} of the time before the cut)" if g["mode"] == "one-model"
+             else f"normal share - {before:.0%} of the time in the classifier")
+    print(f"  {title}")
+    print(f"    detection   mAP50-95 {gated.box.map:.3f} gated vs {ungated.box.map:.3f} ungated")
+    print(f"    threshold   {calibration['threshold']:.3f} (picked for recall 0.99 on {cal['images']} cross-fitted "
+          f"training images: recall {cal['recall']:.3f}, skip {cal['skip_rate']:.0%})")
+    print(f"    on val      recall {g['gate_recall']:.3f}, macro F1 {g['gate_macro_f1']:.3f}, skipped "
+          f"{g['skip_rate']:.0%} of images ({g['normal_share']:.0%} are normal)")
+    print(f"    time/image  ATT {g['att']:.1f} ms gated vs {u['att']:.1f} ms ungated (normal {g['att_normal']:.1f} vs "
+          f"{u['att_normal']:.1f} ms): {pay['time_saved']:.0%} saved, limit {pay['limit']:.0%} ({limit})")
+
+
 def main(argv: list[str]) -> dict[str, Path]:
     """Run the demo and return the artefact paths."""
     args = parse_args(argv)
@@ -40,7 +62,7 @@ def main(argv: list[str]) -> dict[str, Path]:
 
     from gfdnet_ultra.data.synthetic import SHORT_RECIPE, make_synthetic_dataset
     from gfdnet_ultra.gate.fit import fit_gate
-    from gfdnet_ultra.gate.payoff import payoff
+    from gfdnet_ultra.gate.tile_classifier import train_gate_classifier
 
     out = Path(args["out"]).resolve()
     data_root = out / "data"
@@ -65,13 +87,16 @@ def main(argv: list[str]) -> dict[str, Path]:
     best = Path(model.trainer.best)
     fit = fit_gate(best, data, imgsz=args["imgsz"], target_recall=0.99, seed=args["seed"],
                    save=best.with_name("best-gatefit.pt"))  # the gate refitted on the frozen detector, calibrated
+    tile = train_gate_classifier(data, imgsz=args["imgsz"], seed=args["seed"], save=best.with_name("gate-cls.pt"))
     trained = YOLO(fit["save"])
     # rect=False: validate as `yolo predict` and the exported graphs letterbox (no half-stride grey frame), docs/gate.md
     runs, common = out / "runs", {"imgsz": args["imgsz"], "device": "cpu", "exist_ok": True}
-    val_common = {**common, "rect": False}
-    ungated = trained.val(data=str(data), batch=1, threshold=0.0, project=str(runs), name="val-ungated", **val_common)
-    gated = trained.val(data=str(data), batch=1, project=str(runs), name="val-gated", **val_common)  # calibrated threshold
-    threshold = fit["threshold"]
+    val_common = {**common, "data": str(data), "batch": 1, "rect": False, "project": str(runs)}
+    ungated = trained.val(threshold=0.0, name="val-ungated", **val_common)
+    gated = trained.val(name="val-gated", **val_common)  # at the calibrated threshold
+    pair = {**val_common, "gate_classifier": tile["save"]}
+    ungated2 = YOLO(best).val(threshold=0.0, name="val-two-model-ungated", **pair)
+    gated2 = YOLO(best).val(name="val-two-model-gated", **pair)
     val_images = sorted((data_root / "images" / "val").glob("*.png"))[:8]
     trained.predict(val_images, save=True, project=str(runs), name="predict", **common)
     onnx = Path(trained.export(format="onnx", imgsz=args["imgsz"]))
@@ -83,23 +108,19 @@ def main(argv: list[str]) -> dict[str, Path]:
         "gated checkpoint": Path(fit["save"]),
         "gate metrics": Path(gated.save_dir) / "gate_metrics.json",
         "gate curve": Path(gated.save_dir) / "gate_curve.png",
+        "two-model gate": Path(tile["save"]),
+        "two-model val": Path(gated2.save_dir),
         "predictions": runs / "predict",
         "onnx model": onnx,
         "onnx gate graph": onnx.with_name(f"{onnx.stem}-gate.onnx"),
         "onnx tail graph": onnx.with_name(f"{onnx.stem}-tail.onnx"),
     }
-    g, u = gated.gate, ungated.gate
-    pay, cal = payoff(g, u), fit["calibration_point"]
     print(f"\ngfdnet-ultra demo ({args['model']}, {args['epochs']} epochs at {args['imgsz']} px, CPU)")
-    print(f"  detection     mAP50 {gated.box.map50:.3f}  mAP50-95 {gated.box.map:.3f} gated "
-          f"(ungated {ungated.box.map50:.3f} / {ungated.box.map:.3f})")
-    print(f"  gate          threshold {threshold:.3f} (picked for recall 0.99 on {cal['images']} cross-fitted training "
-          f"images: recall {cal['recall']:.3f}, skip {cal['skip_rate']:.0%})")
-    print(f"  gate on val   recall {g['gate_recall']:.3f}, macro F1 {g['gate_macro_f1']:.3f}, skipped "
-          f"{g['skip_rate']:.0%} of images ({g['normal_share']:.0%} are normal)")
-    print(f"  time/image    ATT {g['att']:.1f} ms gated vs {u['att']:.1f} ms ungated (normal {g['att_normal']:.1f} vs "
-          f"{u['att_normal']:.1f} ms): {pay['time_saved']:.0%} saved, limit {pay['limit']:.0%} "
-          f"(normal share x (1 - {g['att_stage1'] / u['att']:.0%} of the time before the cut))")
+    print(f"  detector      mAP50 {ungated.box.map50:.3f}  mAP50-95 {ungated.box.map:.3f} (ungated)")
+    _report("one-model gate (fit-gate, on the detector's stride-8 map)", gated, ungated, fit)
+    cost = tile["cost"]
+    _report(f"two-model gate (train-gate, {tile['params'] / 1e3:.0f} k weights, {cost['gflops']:.3f} GFLOPs at "
+            f"{args['imgsz']} px, in front of the whole detector)", gated2, ungated2, tile)
     for name, path in paths.items():
         print(f"  {name:<16} {path}{'' if path.exists() else '  (MISSING)'}")
     return paths
