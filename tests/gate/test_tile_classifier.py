@@ -41,6 +41,7 @@ def test_train_gate_writes_a_classifier_that_gate_classifier_loads_at_its_size_a
     assert gate.imgsz == 64 and gate.model.gate_threshold == report["threshold"]
     assert report["calibration_point"]["recall"] >= 0.99 and report["cost"]["gflops"] > 0
     assert report["calibration_images"] == report["fit_images"] == 16  # cross-fitted: every training image scored
+    assert report["crop"] == 32  # the default: half the side, on the 32 px grid
     YOLO("yolo11n.yaml").save(tmp_path / "det.pt")
     m = YOLO(tmp_path / "det.pt").val(data=str(synthetic_yaml), imgsz=64, batch=4, device="cpu", plots=False,
                                       gate_classifier=report["save"], project=str(tmp_path), name="v", verbose=False)
@@ -75,6 +76,12 @@ def test_training_crops_stay_on_the_stride_grid_with_their_mask_cells():
     for im, mk in zip(xs, ms):
         i, j = int(im[0, 0, 0]) // 64 // 8, int(im[0, 0, 0]) % 64 // 8  # the crop's top-left cell
         assert bool(mk.any()) == (i <= 2 < i + 4 and j <= 5 < j + 4)
+
+
+def test_default_crop_is_half_the_side_on_a_32_px_grid():
+    from gfdnet_ultra.gate.tile_classifier import default_crop
+
+    assert [default_crop(s) for s in (64, 160, 320, 640)] == [32, 96, 160, 320]
 
 
 def test_train_gate_refuses_a_crop_off_the_stride_grid(synthetic_yaml):
