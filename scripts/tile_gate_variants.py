@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--imgsz", type=int, default=640)
     ap.add_argument("--runs", nargs="+", default=["shipped:16:200"], help="body:width:epochs")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("--crop", type=int, default=160, help="training crop (0: whole images)")
+    ap.add_argument("--crop", type=int, default=None, help="training crop (0: whole images; default train-gate's)")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--out", default="runs/tile_gate_variants")
     ap.add_argument("--threads", type=int, default=1)
@@ -85,7 +85,9 @@ def main() -> None:
     from gfdnet_ultra.gate.fit import train_cell_scorer
     from gfdnet_ultra.gate.samples import image_groups, load_samples, split_images
     from gfdnet_ultra.gate.threshold import pick_threshold
-    from gfdnet_ultra.gate.tile_classifier import measure_gate_cost
+    from gfdnet_ultra.gate.tile_classifier import default_crop, measure_gate_cost
+
+    crop = default_crop(a.imgsz) if a.crop is None else a.crop
 
     train = split_images(a.data, "train")
     ims, masks = load_samples(train, a.imgsz)
@@ -101,7 +103,7 @@ def main() -> None:
             m = build(body, int(width), a.imgsz).train()
             losses = train_cell_scorer(m.cell_logits, m.parameters(), ims[fit], masks[fit], epochs=int(epochs),
                                        batch=16, lr=a.lr, seed=seed, augment=True,
-                                       crop=a.crop if a.crop < a.imgsz else 0)
+                                       crop=crop if crop < a.imgsz else 0)
             m.eval()
             with torch.no_grad():
                 p_cal, p_val = (torch.cat([m(x[i : i + 16].float() / 255)[:, 0] for i in range(0, len(x), 16)]).numpy()
@@ -118,7 +120,8 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     normal = float((~t_val).mean())
     lines = [f"`python scripts/tile_gate_variants.py --data {a.data} --imgsz {a.imgsz} --runs {' '.join(a.runs)} "
-             f"--seeds {' '.join(map(str, a.seeds))}`; validation: {t_val.size} images, normal share {normal:.2f}", "",
+             f"--seeds {' '.join(map(str, a.seeds))} --crop {crop}`; validation: {t_val.size} images, "
+             f"normal share {normal:.2f}", "",
              "| body | width | epochs | seed | weights | GFLOPs | ms (b1) | val AUC | val recall / skip (calibrated) | "
              "oracle skip at 0.99 |", "|" + "---|" * 10]
     lines += [f"| {r['body']} | {r['width']} | {r['epochs']} | {r['seed']} | {r['params'] / 1e3:.1f} k | "
@@ -126,7 +129,8 @@ def main() -> None:
               f"{r['oracle_skip']:.3f} |" for r in rows]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "tile_gate_variants.json").write_text(json.dumps({"data": a.data, "imgsz": a.imgsz, "rows": rows}, indent=1))
+    report = {"data": a.data, "imgsz": a.imgsz, "crop": crop, "rows": rows}
+    (out / "tile_gate_variants.json").write_text(json.dumps(report, indent=1))
     (out / "tile_gate_variants.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

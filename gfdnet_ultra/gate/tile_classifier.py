@@ -90,7 +90,7 @@ def measure_gate_cost(model: nn.Module, imgsz: int, reps: int = 20) -> dict[str,
 
 
 def default_crop(imgsz: int) -> int:
-    """Training crop for `imgsz`: half the side, rounded up to a multiple of 32 (160 at 320 px, 96 at 160, 320 at 640)."""
+    """Training crop for `imgsz`: half the side, rounded up to 32 px (96 at 160 px, 160 at 320, 320 at 640)."""
     return -(-imgsz // 64) * 32
 
 

@@ -15,7 +15,9 @@ def test_every_body_is_trained_scored_and_tabled(tmp_path, synthetic_yaml):
     args = ["--data", str(synthetic_yaml), "--imgsz", "64", "--runs", *(f"{b}:4:1" for b in bodies), "--out", str(tmp_path)]
     r = run([*SCRIPT, *args], cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    rows = json.loads((tmp_path / "tile_gate_variants.json").read_text())["rows"]
+    report = json.loads((tmp_path / "tile_gate_variants.json").read_text())
+    rows = report["rows"]
+    assert report["crop"] == 32  # train-gate's default at 64 px
     assert [row["body"] for row in rows] == bodies
     assert all(0 <= row["auc"] <= 1 and 0 <= row["oracle_skip"] <= 1 and row["gflops"] > 0 for row in rows)
     assert (tmp_path / "tile_gate_variants.md").read_text().count("\n| ") == 1 + len(bodies)
