@@ -94,16 +94,15 @@ def default_crop(imgsz: int) -> int:
     return -(-imgsz // 64) * 32
 
 
-def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 200, width: int = 16, folds: int = 5,
+def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 400, width: int = 16, folds: int = 5,
                           calib: float = 0.2, target_recall: float = 0.99, batch: int = 16, lr: float = 3e-3,
                           seed: int = 0, crop: int | None = None, groups: str | None = None,
                           save: str | Path = "gate-cls.pt") -> dict:
     """Train a TileGateClassifier on the `train` split of a detection dataset YAML, calibrate it, save a checkpoint.
 
     Training sees one random `crop` x `crop` window per image and epoch (0: whole images; default half the image
-    side rounded up to a multiple of 32, the best measured on DeepPCB at 320 px and the synthetic set at 160), flipped
-    and turned;
-    calibration scores whole images, as `gate_classifier=` does. The threshold is picked as `fit-gate` picks it: with
+    side rounded up to a multiple of 32), flipped and turned, for `epochs` (400 measured better than 200 on DeepPCB
+    and the synthetic set, docs/gate.md); calibration scores whole images, as `gate_classifier=` does. The threshold is picked as `fit-gate` picks it: with
     `folds` >= 2 on every training image, each scored by a classifier trained without it (the saved one is then
     trained on all), else on a held-out share `calib`. `groups` keeps near-copies on one side of every split
     (`samples.image_groups`; default the dataset YAML's `groups` key).
