@@ -60,7 +60,7 @@ def _row(name: str, bs: int, g: dict, u: dict, pay: dict) -> str:
     return (f"| {name} | {bs} | {g['threshold']:.3g} | {u['map50_95']:.4f} | {g['map50_95']:.4f} | "
             f"{g['gate_precision']:.3f} | {g['gate_recall']:.3f} | {g['gate_macro_f1']:.3f} | {g['skip_rate']:.3f} | "
             f"{u['att']:.2f} | {g['att']:.2f} | {g['att_stage1']:.2f} | {100 * pay['time_saved']:.1f} % | "
-            f"{100 * pay['limit']:.1f} % | {pay['share_of_limit']:.2f} |")
+            f"{100 * pay['limit']:.1f} % | {pay['share_of_limit']:.2f} | {100 * pay['implied_by_skip']:.1f} % |")
 
 
 def main() -> None:
@@ -134,8 +134,8 @@ def main() -> None:
              f"{a.threads} torch thread(s); `python scripts/gate_payoff.py --weights ... --data ... --imgsz {a.imgsz} "
              f"--name {a.name}`)", "",
              "| gate | batch | threshold | mAP50-95 ungated | mAP50-95 gated | gate P | gate R | gate macro-F1 | skip | "
-             "ATT ungated ms | ATT gated ms | ms before cut | time saved | limit | saved / limit |",
-             "|" + "---|" * 15]
+             "ATT ungated ms | ATT gated ms | ms before cut | time saved | limit | saved / limit | implied by skip |",
+             "|" + "---|" * 16]
     for mode in a.modes:
         for bs, run in results[mode]["batches"].items():
             lines.append(_row(mode.replace("_", "-"), bs, run["gated"], run["ungated"], run["payoff"]))
