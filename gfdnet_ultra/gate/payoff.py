@@ -5,8 +5,9 @@ A perfect gate skips every normal image (share a) and no defective one; it still
 the ungated time per image and T the time after the cut (U - s1 for one-model, the whole detector U for two-model),
 its time per image is s1 + (1 - a) T, so the limit on the time saved is 1 - (s1 + (1 - a) T) / U: a (1 - s1 / U)
 for one-model (DefectNet's t = 1 - (1 - beta) a) and a - s1 / U for two-model. The same formula at the measured skip
-rate r instead of a is the saving that skip implies: it reads all times from the gated run, so unlike the measured
-saving (two runs timed one after the other) it does not move when the machine's load changes between them.
+rate r instead of a is the saving that skip implies: it reads the two runs only through the small ratio s1 / U, so
+unlike the measured saving (two runs timed one after the other) it barely moves when the machine's load changes
+between them.
 """
 
 from __future__ import annotations
