@@ -103,7 +103,7 @@ def main() -> None:
             m = build(body, int(width), a.imgsz).train()
             losses = train_cell_scorer(m.cell_logits, m.parameters(), ims[fit], masks[fit], epochs=int(epochs),
                                        batch=16, lr=a.lr, seed=seed, augment=True,
-                                       crop=crop if crop < a.imgsz else 0)
+                                       crop=crop)
             m.eval()
             with torch.no_grad():
                 p_cal, p_val = (torch.cat([m(x[i : i + 16].float() / 255)[:, 0] for i in range(0, len(x), 16)]).numpy()

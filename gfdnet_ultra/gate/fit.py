@@ -83,9 +83,9 @@ def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], param
     `inputs` are float16 feature maps (used as they are) or uint8 images (scaled to [0, 1]), one tensor or several of
     different spatial sizes (each batch is drawn from one of them, in shuffled order), with `masks` to match;
     `augment` applies a random quarter turn and flip per batch (square images only); `cell_weight=0` trains from image
-    labels only; `crop` > 0 trains on one random crop of that many pixels per image and epoch (a fully convolutional
-    scorer with max pooling scores a crop as it scores a whole image, at a fraction of the cost); `desc` shows a
-    progress bar of the epochs under that label. Returns the mean loss per epoch.
+    labels only; `crop` > 0 trains on one random crop of that many pixels per image and epoch where the image is
+    larger (a fully convolutional scorer with max pooling scores a crop as it scores a whole image, at a fraction of
+    the cost); `desc` shows a progress bar of the epochs under that label. Returns the mean loss per epoch.
     """
     xs = [inputs] if torch.is_tensor(inputs) else list(inputs)
     ms = [masks] if torch.is_tensor(masks) else list(masks)
@@ -106,7 +106,7 @@ def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], param
         total = 0.0
         for k, idx in batches:
             x, m = xs[k][idx], ms[k][idx]
-            if crop:
+            if 0 < crop < x.shape[-1]:  # a crop as large as the image is the whole image
                 x, m = _crop(x, m, crop, g)
             x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
             if augment:

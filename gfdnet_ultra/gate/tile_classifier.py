@@ -101,11 +101,11 @@ def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 400,
     """Train a TileGateClassifier on the `train` split of a detection dataset YAML, calibrate it, save a checkpoint.
 
     Training sees one random `crop` x `crop` window per image and epoch (0: whole images; default half the image
-    side rounded up to a multiple of 32), flipped and turned, for `epochs` (400 measured better than 200 on DeepPCB
-    and the synthetic set, docs/gate.md); calibration scores whole images, as `gate_classifier=` does. The threshold is picked as `fit-gate` picks it: with
-    `folds` >= 2 on every training image, each scored by a classifier trained without it (the saved one is then
-    trained on all), else on a held-out share `calib`. `groups` keeps near-copies on one side of every split
-    (`samples.image_groups`; default the dataset YAML's `groups` key).
+    side rounded up to a multiple of 32), flipped and turned, for `epochs` (200 against 400: docs/gate.md, "The
+    two-model gate reworked"); calibration scores whole images, as `gate_classifier=` does. The threshold is picked as
+    `fit-gate` picks it: with `folds` >= 2 on every training image, each scored by a classifier trained without it
+    (the saved one is then trained on all), else on a held-out share `calib`. `groups` keeps near-copies on one side
+    of every split (`samples.image_groups`; default the dataset YAML's `groups` key).
 
     Returns:
         (dict): The report (also `<save stem>-train.json`): calibration point, threshold, cost, timings.
@@ -126,7 +126,7 @@ def train_gate_classifier(data: str | Path, imgsz: int = 640, epochs: int = 400,
         torch.manual_seed(seed)
         model = TileGateClassifier(width, imgsz).train()
         losses = train_cell_scorer(model.cell_logits, model.parameters(), ims[idx], masks[idx], epochs=epochs,
-                                   batch=batch, lr=lr, seed=seed, augment=True, crop=crop if crop < imgsz else 0,
+                                   batch=batch, lr=lr, seed=seed, augment=True, crop=crop,
                                    desc=f"train-gate fit {next(done)}/{fits} ({len(idx)} images)")
         return model.eval(), losses
 
