@@ -32,7 +32,7 @@ from tqdm import tqdm
 from .calibrate import held_out_parts, held_out_probabilities, pick_calibrated
 from .curve import save_gate_curve
 from .head import DefectGate, find_gate
-from .local_gate import LocalDefectGate, attach_gate, new_gate
+from .local_gate import LocalDefectGate, attach_gate, new_gate, same_gate
 from .loss import gate_fit_loss
 from .runner import GateSplit
 from .samples import image_groups, load_samples, split_images
@@ -65,11 +65,13 @@ def _augment(x: torch.Tensor, m: torch.Tensor, g: torch.Generator) -> tuple[torc
     return x, m
 
 
-def _crop(x: torch.Tensor, m: torch.Tensor, size: int, g: torch.Generator, stride: int = 8):
-    """A random `size` x `size` window of each image (B, 3, S, S) on the stride grid, and the matching mask cells."""
-    cells, grid = size // stride, m.shape[-1]
+def _crop(x: torch.Tensor, m: torch.Tensor, cells: int, g: torch.Generator):
+    """A random window of `cells` x `cells` mask cells of each input (B, C, S, S) (images or feature maps, any whole
+    number of positions per cell) and of its mask (B, h, w)."""
+    grid = m.shape[-1]
+    f = x.shape[-1] // grid  # input positions per cell: 8 for stride-8 cells of an image, 2 for P2, 1 for P3
     at = torch.randint(grid - cells + 1, (len(x), 2), generator=g).tolist()
-    xs = torch.stack([im[:, i * stride : i * stride + size, j * stride : j * stride + size] for im, (i, j) in zip(x, at)])
+    xs = torch.stack([im[:, i * f : (i + cells) * f, j * f : (j + cells) * f] for im, (i, j) in zip(x, at)])
     ms = torch.stack([mk[i : i + cells, j : j + cells] for mk, (i, j) in zip(m, at)])
     return xs, ms
 
@@ -83,9 +85,10 @@ def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], param
     `inputs` are float16 feature maps (used as they are) or uint8 images (scaled to [0, 1]), one tensor or several of
     different spatial sizes (each batch is drawn from one of them, in shuffled order), with `masks` to match;
     `augment` applies a random quarter turn and flip per batch (square images only); `cell_weight=0` trains from image
-    labels only; `crop` > 0 trains on one random crop of that many pixels per image and epoch where the image is
-    larger (a fully convolutional scorer with max pooling scores a crop as it scores a whole image, at a fraction of
-    the cost); `desc` shows a progress bar of the epochs under that label. Returns the mean loss per epoch.
+    labels only; `crop` > 0 trains on one random crop of that many image pixels (a multiple of 8, the cells' stride)
+    per image and epoch where the image is larger, of images and feature maps alike (a fully convolutional scorer with
+    max pooling scores a crop as it scores a whole image, at a fraction of the cost); `desc` shows a progress bar of
+    the epochs under that label. Returns the mean loss per epoch.
     """
     xs = [inputs] if torch.is_tensor(inputs) else list(inputs)
     ms = [masks] if torch.is_tensor(masks) else list(masks)
@@ -106,8 +109,8 @@ def train_cell_scorer(cell_logits: Callable[[torch.Tensor], torch.Tensor], param
         total = 0.0
         for k, idx in batches:
             x, m = xs[k][idx], ms[k][idx]
-            if 0 < crop < x.shape[-1]:  # a crop as large as the image is the whole image
-                x, m = _crop(x, m, crop, g)
+            if 0 < crop // 8 < m.shape[-1]:  # in stride-8 cells; a crop as large as the image is the whole image
+                x, m = _crop(x, m, crop // 8, g)
             x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
             if augment:
                 x, m = _augment(x, m, g)
@@ -176,7 +179,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
 
     def fit_on(idx: np.ndarray) -> tuple[LocalDefectGate, list[float]]:
         torch.manual_seed(seed)
-        gate = LocalDefectGate(proto.c1, proto.c1, hidden, proto.c_fine)
+        gate = same_gate(proto)
         x, m = feats[idx], masks[idx]
         if flip:
             x, m = torch.cat([x, feats_flip[idx]]), torch.cat([m, m.flip(-1)])

@@ -7,6 +7,9 @@ defective as its worst place. The cell scores can be trained densely from box la
 With `c_fine` > 0 the gate reads two maps, its input (the backbone's stride-16 P4 map, passed through) and the
 stride-8 P3 map: P4 is up-sampled onto P3's grid and concatenated with it, so every stride-8 cell is scored with the
 wider context of P4 and the dense cell targets stay on the stride-8 grid (`new_gate(model, "p3p4")`).
+With `down=2` the gate reads the stride-4 P2 map and its first convolution (3x3, stride 2) brings it onto the stride-8
+cell grid: the cut comes before the P3 stage, so a skipped image saves more, and the few-pixel differences a P3 stage
+may already have blurred are still there (`new_gate(model, "p2")`).
 `attach_gate` puts such a gate into a trained detector as a pass-through row right after the last P3 (or P4) backbone
 layer (the layout of the gated YAMLs), in place of any DefectGate the detector already has.
 Shape shorthand: B batch, C channels, H x W the stride-8 map.
@@ -20,12 +23,14 @@ from torch import nn
 
 from .head import DefectGate, find_gate
 
-__all__ = ("FEATURES", "LocalDefectGate", "attach_gate", "backbone_layer", "detach_gate", "new_gate")
+__all__ = ("FEATURES", "LocalDefectGate", "attach_gate", "backbone_layer", "detach_gate", "new_gate", "same_gate")
 
 FEATURES = {
     "p3": "the backbone's stride-8 map, the default",
     "p3p4": "P3 plus the stride-16 P4 map up-sampled onto it; the gate then sits after P4",
+    "p2": "the stride-4 P2 map scored on the stride-8 grid; the gate then sits before the P3 stage",
 }
+STRIDES = {"p3": 8, "p3p4": 16, "p2": 4}  # output stride of the backbone layer each gate sits after
 
 
 class LocalDefectGate(DefectGate):
@@ -36,6 +41,8 @@ class LocalDefectGate(DefectGate):
         c2 (int): Output channels; must equal c1 (pass-through).
         hidden (int): Width of the scorer.
         c_fine (int): Channels of a second, twice finer input map (P3 under a P4 input); 0 reads the input alone.
+        down (int): Stride of the scorer's first convolution: 1 (1x1) for a stride-8 input, 2 (3x3) for a stride-4
+            input, so the cells are stride 8 either way.
 
     Examples:
         >>> g = LocalDefectGate(64, 64, hidden=16)
@@ -44,9 +51,11 @@ class LocalDefectGate(DefectGate):
         >>> g2 = LocalDefectGate(32, 32, hidden=16, c_fine=16)
         >>> g2([torch.randn(2, 32, 5, 5), torch.randn(2, 16, 10, 10)]).shape, g2.logits.shape
         (torch.Size([2, 32, 5, 5]), torch.Size([2]))
+        >>> LocalDefectGate(16, 16, hidden=8, down=2).cell_logits(torch.randn(2, 16, 20, 20)).shape
+        torch.Size([2, 10, 10])
     """
 
-    def __init__(self, c1: int, c2: int, hidden: int = 32, c_fine: int = 0):
+    def __init__(self, c1: int, c2: int, hidden: int = 32, c_fine: int = 0, down: int = 1):
         nn.Module.__init__(self)  # DefectGate's own pooled classifier is not built: this gate replaces it
         if c2 != c1:
             raise ValueError(f"LocalDefectGate: is a pass-through layer, so c2 must equal c1={c1}, got c2={c2}")
@@ -54,9 +63,13 @@ class LocalDefectGate(DefectGate):
             raise ValueError(f"LocalDefectGate: hidden={hidden} must be a positive width, e.g. 32")
         if c_fine < 0:
             raise ValueError(f"LocalDefectGate: c_fine={c_fine} must be 0 (one map) or the finer map's channels")
-        self.c1, self.hidden, self.pool, self.c_fine = c1, hidden, "max-cell", c_fine
+        if down not in (1, 2) or (down == 2 and c_fine):
+            raise ValueError(f"LocalDefectGate: down={down} must be 1 (a stride-8 input) or 2 (a stride-4 input, "
+                             "one map only)")
+        self.c1, self.hidden, self.pool, self.c_fine, self.down = c1, hidden, "max-cell", c_fine, down
+        first = nn.Conv2d(c1, hidden, 3, 2, 1) if down == 2 else nn.Conv2d(c1 + c_fine, hidden, 1)
         self.scorer = nn.Sequential(
-            nn.Conv2d(c1 + c_fine, hidden, 1), nn.SiLU(), nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
+            first, nn.SiLU(), nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
             nn.Conv2d(hidden, 1, 1),
         )
         self.logits: torch.Tensor | None = None
@@ -88,7 +101,7 @@ class LocalDefectGate(DefectGate):
         return {**super().__getstate__(), "cells": None}
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, c_fine={getattr(self, 'c_fine', 0)}"
+        return f"{super().extra_repr()}, c_fine={getattr(self, 'c_fine', 0)}, down={getattr(self, 'down', 1)}"
 
 
 def backbone_layer(model: nn.Module, stride: int = 8, imgsz: int = 64) -> tuple[int, int]:
@@ -113,15 +126,20 @@ def backbone_layer(model: nn.Module, stride: int = 8, imgsz: int = 64) -> tuple[
 
 
 def new_gate(model: nn.Module, features: str = "p3", hidden: int = 32) -> LocalDefectGate:
-    """A LocalDefectGate sized for `model`'s backbone: reading P3 alone (`features="p3"`) or P3 and P4 ("p3p4")."""
+    """A LocalDefectGate sized for `model`'s backbone: reading P3 alone (`features="p3"`), P3 and P4 ("p3p4") or P2
+    ("p2")."""
     if features not in FEATURES:
         raise ValueError(f"features={features!r} is not supported; use "
                          + " or ".join(f"features={k} ({v})" for k, v in FEATURES.items()))
-    c3 = backbone_layer(model, 8)[1]
-    if features == "p3":
-        return LocalDefectGate(c3, c3, hidden)
-    c4 = backbone_layer(model, 16)[1]
-    return LocalDefectGate(c4, c4, hidden, c_fine=c3)
+    c = backbone_layer(model, STRIDES[features])[1]
+    if features == "p3p4":
+        return LocalDefectGate(c, c, hidden, c_fine=backbone_layer(model, 8)[1])
+    return LocalDefectGate(c, c, hidden, down=2 if features == "p2" else 1)
+
+
+def same_gate(gate: LocalDefectGate) -> LocalDefectGate:
+    """A freshly initialised LocalDefectGate of `gate`'s shape (inputs, width, second map, first stride)."""
+    return LocalDefectGate(gate.c1, gate.c1, gate.hidden, gate.c_fine, getattr(gate, "down", 1))
 
 
 def _shift_rows(model: nn.Module, start: int, step: int, shift) -> None:
@@ -151,15 +169,17 @@ def detach_gate(model: nn.Module) -> int | None:
 def attach_gate(model: nn.Module, gate: DefectGate, cut: int | None = None) -> int:
     """Put `gate` into `model` in place as a pass-through row after layer `cut`; return its index.
 
-    `cut` defaults to the last P3 backbone layer, or P4 for a gate that also reads P3 (`c_fine`), whose row then
-    reads [-1, P3]. A DefectGate the model already has is removed first (`detach_gate`; `cut` counts the rows
-    without it), so refitting can move a gate between P3 and P4. Later rows' indices, their `from` indices and the
-    model's `save` list shift by one, exactly as in the gated YAMLs, so the detector computes the same outputs.
+    `cut` defaults to the last P3 backbone layer, P2 for a gate reading a stride-4 map (`down=2`), or P4 for a gate
+    that also reads P3 (`c_fine`), whose row then reads [-1, P3]. A DefectGate the model already has is removed first
+    (`detach_gate`; `cut` counts the rows without it), so refitting can move a gate between P2, P3 and P4. Later rows'
+    indices, their `from` indices and the model's `save` list shift by one, exactly as in the gated YAMLs, so the
+    detector computes the same outputs.
     """
     detach_gate(model)
     fine = getattr(gate, "c_fine", 0)
-    p3 = backbone_layer(model, 8)[0] if fine or cut is None else None
-    cut = (backbone_layer(model, 16)[0] if fine else p3) if cut is None else int(cut)
+    p3 = backbone_layer(model, 8)[0] if fine else None
+    stride = 16 if fine else 4 if getattr(gate, "down", 1) == 2 else 8
+    cut = backbone_layer(model, stride)[0] if cut is None else int(cut)
     layers = model.model
     if not 0 <= cut < len(layers) - 1:
         raise ValueError(f"attach_gate: cut={cut} is not a layer before the head (0..{len(layers) - 2})")

@@ -6,6 +6,10 @@ import torch
 
 import gfdnet_ultra  # noqa: F401
 
+# yolo11n: P2 is row 2, P3 row 4, P4 row 6; the gated YAML's P3 gate (row 5) is removed before the new one goes in
+MOVED = {"p3p4": {"index": 7, "f": [-1, 4], "c1": 128, "c_fine": 128, "down": 1},
+         "p2": {"index": 3, "f": -1, "c1": 64, "c_fine": 0, "down": 2}}
+
 
 @pytest.fixture(scope="module")
 def fitted(synthetic_yaml, tmp_path_factory):
@@ -37,11 +41,11 @@ def test_fit_gate_saves_a_checkpoint_whose_gate_is_calibrated_on_cross_fitted_tr
     assert json.loads((folder / "det-gatefit-fit.json").read_text())["threshold"] == report["threshold"]
 
 
-@pytest.mark.parametrize("fit", ["fitted", "fitted_p3p4"])
-def test_fitting_the_gate_leaves_the_detector_outputs_unchanged(fit, request):
+@pytest.mark.parametrize("features", ["p3", *MOVED])
+def test_fitting_the_gate_leaves_the_detector_outputs_unchanged(features, fitted, refits):
     from ultralytics.nn.tasks import load_checkpoint
 
-    folder, report = request.getfixturevalue(fit)
+    folder, report = refits.get(features, fitted)
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         before = load_checkpoint(folder / "det.pt")[0](x)[0]
@@ -49,12 +53,12 @@ def test_fitting_the_gate_leaves_the_detector_outputs_unchanged(fit, request):
     assert torch.allclose(before, after, atol=1e-3)  # both stored in half precision; only the gate row differs
 
 
-@pytest.mark.parametrize("fit", ["fitted", "fitted_p3p4"])
-def test_yolo_val_on_a_fitted_checkpoint_gates_at_its_calibrated_threshold_by_default(fit, request, synthetic_yaml,
-                                                                                      tmp_path):
+@pytest.mark.parametrize("features", ["p3", *MOVED])
+def test_yolo_val_on_a_fitted_checkpoint_gates_at_its_calibrated_threshold_by_default(features, fitted, refits,
+                                                                                      synthetic_yaml, tmp_path):
     from ultralytics import YOLO
 
-    _, report = request.getfixturevalue(fit)
+    _, report = refits.get(features, fitted)
     m = YOLO(report["save"]).val(data=str(synthetic_yaml), imgsz=64, batch=4, device="cpu", plots=False,
                                  project=str(tmp_path), name="v", verbose=False)
     assert m.gate["threshold"] == pytest.approx(report["threshold"])
@@ -132,44 +136,55 @@ def test_fit_gate_with_border_also_fits_on_the_frame_yolo_val_adds(fitted, synth
     assert r["border"] is True and report["border"] is False  # the default fits prediction's view only
 
 
-# features=p3p4: a gate reading P4 as well as P3 fits, saves, reloads, gates and exports
+# features=p3p4 / p2: a gate reading P4 as well as P3, or P2 alone, fits, saves, reloads, gates and exports
 
 
 @pytest.fixture(scope="module")
-def fitted_p3p4(synthetic_yaml, tmp_path_factory):
-    """An untrained yolo11-gated-n checkpoint (its gate on P3) and the same refitted with features=p3p4."""
+def refits(synthetic_yaml, tmp_path_factory):
+    """{features: (folder, report)}: an untrained yolo11-gated-n checkpoint (its gate on P3) refitted with
+    features=p3p4 and with features=p2."""
     from ultralytics import YOLO
 
     from gfdnet_ultra.gate.fit import fit_gate
 
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("fit_p3p4")
-    YOLO("yolo11-gated-n.yaml").save(folder / "det.pt")
-    report = fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=2, folds=2, hidden=8, features="p3p4")
-    return folder, report
+    out = {}
+    for features in MOVED:
+        torch.manual_seed(0)
+        folder = tmp_path_factory.mktemp(f"fit_{features}")
+        YOLO("yolo11-gated-n.yaml").save(folder / "det.pt")
+        out[features] = folder, fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=2, folds=2, hidden=8,
+                                         features=features)
+    return out
 
 
-def test_a_p3p4_fit_moves_the_gate_after_p4_and_reloads_with_its_threshold(fitted_p3p4):
+@pytest.fixture(params=sorted(MOVED))
+def refitted(request, refits):
+    """One of `refits`, per features value."""
+    return refits[request.param]
+
+
+def test_a_refit_moves_the_gate_to_its_features_cut_and_reloads_with_its_threshold(refitted):
     from ultralytics.nn.tasks import load_checkpoint
 
     from gfdnet_ultra.gate.fit import gate_threshold
     from gfdnet_ultra.gate.local_gate import LocalDefectGate
 
-    _, report = fitted_p3p4
+    _, report = refitted
+    want = MOVED[report["features"]]
     model, ckpt = load_checkpoint(report["save"])
-    gate = model.model[7]  # yolo11n: P3 is row 4, P4 row 6; the gated YAML's P3 gate (row 5) was removed
-    assert isinstance(gate, LocalDefectGate) and gate.f == [-1, 4] and (gate.c1, gate.c_fine) == (128, 128)
-    assert sum(isinstance(m, LocalDefectGate) for m in model.model) == 1 and report["gate_index"] == 7
-    assert report["features"] == "p3p4" and ckpt["gate_fit"]["features"] == "p3p4"
-    assert gate_threshold(model) == report["threshold"]
+    gate = model.model[want["index"]]
+    assert isinstance(gate, LocalDefectGate) and gate.f == want["f"]
+    assert (gate.c1, gate.c_fine, gate.down) == (want["c1"], want["c_fine"], want["down"])
+    assert sum(isinstance(m, LocalDefectGate) for m in model.model) == 1 and report["gate_index"] == want["index"]
+    assert ckpt["gate_fit"]["features"] == report["features"] and gate_threshold(model) == report["threshold"]
 
 
-def test_a_p3p4_checkpoint_gates_in_predict_at_its_threshold(fitted_p3p4):
+def test_a_refitted_checkpoint_gates_in_predict_at_its_threshold(refitted):
     from ultralytics import YOLO
 
     from gfdnet_ultra.gate.fit import gate_probabilities
 
-    _, report = fitted_p3p4
+    _, report = refitted
     ims = np.random.default_rng(0).integers(0, 255, (3, 64, 64, 3), dtype=np.uint8)
     yolo = YOLO(report["save"])
     res = yolo.predict(list(ims), imgsz=64, conf=0.0, verbose=False, batch=3, device="cpu")
@@ -180,41 +195,43 @@ def test_a_p3p4_checkpoint_gates_in_predict_at_its_threshold(fitted_p3p4):
     assert all(r.gate["skipped"] and len(r.boxes) == 0 for r in res)
 
 
-def test_a_p3p4_checkpoint_exports_an_onnx_pair_that_matches_pytorch(fitted_p3p4, tmp_path):
+def test_a_refitted_checkpoint_exports_an_onnx_pair_that_matches_pytorch(refitted, tmp_path):
     from ultralytics.nn.tasks import load_checkpoint
 
     from gfdnet_ultra.gate.export import export_gated_onnx
     from gfdnet_ultra.gate.onnx_runtime import GatedOnnxRunner
 
-    _, report = fitted_p3p4
+    _, report = refitted
     model = load_checkpoint(report["save"])[0].float().eval()
     gate_file, _ = export_gated_onnx(model, tmp_path / "m.onnx", 64, batch=2)
     x = np.random.default_rng(1).random((2, 3, 64, 64), dtype=np.float32)
     with torch.no_grad():
         ref = model(torch.from_numpy(x))[0].numpy()
-        p_ref = model.model[7].logits.sigmoid().numpy()
+        p_ref = model.model[report["gate_index"]].logits.sigmoid().numpy()
     p, keep, y = GatedOnnxRunner(gate_file, threshold=0.0, threads=1)(x)
     assert np.allclose(p, p_ref, atol=1e-4) and keep.all()
     assert np.abs(y - ref).max() < 1e-2 * max(1.0, np.abs(ref).max())
 
 
-def test_refitting_with_p3_moves_the_gate_back_after_p3(fitted_p3p4, synthetic_yaml):
+def test_refitting_with_p3_moves_the_gate_back_after_p3(refitted, synthetic_yaml):
     from ultralytics.nn.tasks import load_checkpoint
 
     from gfdnet_ultra.gate.fit import fit_gate
 
-    folder, report = fitted_p3p4
+    folder, report = refitted
     r = fit_gate(report["save"], synthetic_yaml, imgsz=64, epochs=1, folds=2, hidden=8, save=folder / "back.pt")
     model = load_checkpoint(r["save"])[0]
-    assert r["gate_index"] == 5 and model.model[5].f == -1 and model.model[5].c_fine == 0 and len(model.model) == 25
+    assert r["gate_index"] == 5 and model.model[5].f == -1 and model.model[5].c_fine == 0 and model.model[5].down == 1
+    assert len(model.model) == 25
 
 
-def test_an_unknown_features_value_is_refused_naming_the_choices_and_writes_nothing(fitted_p3p4, synthetic_yaml):
+def test_an_unknown_features_value_is_refused_naming_the_choices_and_writes_nothing(fitted, synthetic_yaml):
     from gfdnet_ultra.gate.commands import parse_kv
     from gfdnet_ultra.gate.fit import fit_gate
 
-    folder, _ = fitted_p3p4
-    with pytest.raises(ValueError, match=r"features='p4' is not supported; use features=p3 \(.*\) or features=p3p4"):
+    folder, _ = fitted
+    choices = r"use features=p3 \(.*\) or features=p3p4 \(.*\) or features=p2 \("
+    with pytest.raises(ValueError, match=r"features='p4' is not supported; " + choices):
         fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, features="p4", save=folder / "p4.pt")
     assert not (folder / "p4.pt").exists()
     assert parse_kv(fit_gate, ["model=m.pt", "data=d.yaml", "features=p3p4"])["features"] == "p3p4"

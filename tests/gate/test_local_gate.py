@@ -90,6 +90,17 @@ def test_a_two_map_gate_scores_p3_with_p4_upsampled_and_passes_p4_through():
         LocalDefectGate(6, 6, c_fine=-1)
 
 
+def test_a_p2_gate_scores_a_stride_4_map_on_the_stride_8_grid_and_refuses_other_strides():
+    torch.manual_seed(0)
+    g = LocalDefectGate(6, 6, hidden=4, down=2).eval()
+    x = torch.randn(2, 6, 16, 16)
+    assert g(x) is x and g.cells.shape == (2, 8, 8) and torch.equal(g.logits, g.cells.flatten(1).amax(1))
+    with pytest.raises(ValueError, match="down=3 must be 1"):
+        LocalDefectGate(6, 6, down=3)
+    with pytest.raises(ValueError, match="down=2 must be 1 .* one map only"):
+        LocalDefectGate(6, 6, c_fine=3, down=2)
+
+
 def test_attaching_a_p3p4_gate_to_a_plain_detector_cuts_after_p4_and_keeps_its_outputs():
     import gfdnet_ultra  # noqa: F401
     from ultralytics.nn.tasks import DetectionModel

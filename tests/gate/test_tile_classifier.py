@@ -65,16 +65,18 @@ def test_gfdnet_fit_gate_without_a_model_names_the_missing_key(capsys):
     assert "missing model=" in capsys.readouterr().err
 
 
-def test_training_crops_stay_on_the_stride_grid_with_their_mask_cells():
+@pytest.mark.parametrize("per_cell", [8, 2])  # an image (stride-8 cells) and a P2 feature map (2 positions a cell)
+def test_training_crops_stay_on_the_stride_grid_with_their_mask_cells(per_cell):
     from gfdnet_ultra.gate.fit import _crop
 
-    x = torch.arange(64 * 64, dtype=torch.float32).view(1, 1, 64, 64).expand(3, 3, 64, 64).clone()
+    side = 8 * per_cell
+    x = torch.arange(side * side, dtype=torch.float32).view(1, 1, side, side).expand(3, 3, side, side).clone()
     m = torch.zeros(3, 8, 8, dtype=torch.bool)
     m[:, 2, 5] = True
-    xs, ms = _crop(x, m, 32, torch.Generator().manual_seed(0))
-    assert xs.shape == (3, 3, 32, 32) and ms.shape == (3, 4, 4)
+    xs, ms = _crop(x, m, 4, torch.Generator().manual_seed(0))
+    assert xs.shape == (3, 3, 4 * per_cell, 4 * per_cell) and ms.shape == (3, 4, 4)
     for im, mk in zip(xs, ms):
-        i, j = int(im[0, 0, 0]) // 64 // 8, int(im[0, 0, 0]) % 64 // 8  # the crop's top-left cell
+        i, j = int(im[0, 0, 0]) // side // per_cell, int(im[0, 0, 0]) % side // per_cell  # the crop's top-left cell
         assert bool(mk.any()) == (i <= 2 < i + 4 and j <= 5 < j + 4)
 
 
