@@ -1,4 +1,4 @@
-"""Compare the fitted gate's feature maps: P3 alone (`fit-gate features=p3`) vs P3 and P4 (`features=p3p4`).
+"""Compare the fitted gate's feature maps: P3 (`fit-gate features=p3`), P3 and P4 (`features=p3p4`), P2 (`features=p2`).
 
 For every detector checkpoint x features x fit seed: `fit_gate` (5-fold cross-fitted threshold for 0.99 defect
 recall, the dataset YAML's `groups`), then p(defect) of the letterboxed validation images (what prediction and
@@ -57,6 +57,7 @@ def _fit(weights: Path, a: argparse.Namespace, features: str, seed: int, save: P
     if a.reuse and save.exists():
         return {**torch.load(save, map_location="cpu", weights_only=False)["gate_fit"], "save": str(save)}
     return fit_gate(weights, a.data, imgsz=a.imgsz, epochs=a.epochs, folds=a.folds, seed=seed, features=features,
+                    views=a.views,
                     save=save)
 
 
@@ -76,10 +77,11 @@ def main() -> None:
     ap.add_argument("--weights", nargs="+", required=True, help="trained detector checkpoints (gated or plain)")
     ap.add_argument("--data", required=True, help="detection dataset YAML (train split fits, val split scores)")
     ap.add_argument("--imgsz", type=int, default=640)
-    ap.add_argument("--features", nargs="+", default=["p3", "p3p4"])
+    ap.add_argument("--features", nargs="+", default=["p3", "p2"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="fit seeds")
     ap.add_argument("--epochs", type=int, default=40, help="gate fit epochs (fit-gate's default)")
     ap.add_argument("--folds", type=int, default=5, help="cross-fitting folds (fit-gate's default)")
+    ap.add_argument("--views", type=int, default=8, help="training views per image (fit-gate's default)")
     ap.add_argument("--out", default="runs/gate_features")
     ap.add_argument("--reuse", action="store_true", help="score fits already saved in --out instead of refitting")
     ap.add_argument("--threads", type=int, default=1)
@@ -114,7 +116,8 @@ def main() -> None:
                              "seconds": time.perf_counter() - t0})
                 print(json.dumps(rows[-1]), flush=True)
     lines = [f"`python scripts/gate_features.py --weights {' '.join(_label(Path(w)) for w in a.weights)} --data "
-             f"{a.data} --imgsz {a.imgsz} --seeds {' '.join(map(str, a.seeds))}`; validation: {len(ims)} images, "
+             f"{a.data} --imgsz {a.imgsz} --seeds {' '.join(map(str, a.seeds))} --views {a.views}`; validation: "
+             f"{len(ims)} images, "
              f"normal share {normal_share:.2f}", "",
              "| detector | features | fit seed | threshold | promised recall / skip | val recall | val skip | "
              "skip / normal share | oracle val skip | FLOPs before the cut | limit | saved |", "|" + "---|" * 12]

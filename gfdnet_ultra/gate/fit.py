@@ -1,10 +1,12 @@
 """Fit the gate on a trained, frozen detector from cached features: `gfdnet fit-gate model=best.pt data=data.yaml`.
 
 Joint training (DefectNet) makes the gate learn only once the detector does, and picks its threshold on images it was
-trained on. Here the detector is done: its backbone runs once per training image up to the gate's cut (plus a
-horizontally flipped copy; with `border=True` also a copy with the grey frame `yolo val` adds), the maps are cached,
-and only a `LocalDefectGate` (a few thousand weights) is trained on them, in seconds. The cut is after P3 (stride 8);
-`features="p3p4"` puts it after P4 and scores the P3 cells with P4 up-sampled onto them. Loss: balanced image BCE on the
+trained on. Here the detector is done: its backbone runs up to the gate's cut once per training image and view (the
+image, its mirror image and the quarter turns of both: `views=8`; with `border=True` also a copy with the grey frame
+`yolo val` adds), the maps are cached, and only a `LocalDefectGate` (a few thousand weights) is trained on them, in
+seconds to minutes. The cut is after P3 (stride 8);
+`features="p3p4"` puts it after P4 and scores the P3 cells with P4 up-sampled onto them; `features="p2"` puts it
+before the P3 stage and scores the stride-4 P2 map on the same stride-8 cells. Loss: balanced image BCE on the
 max-cell logit (every normal image's worst cell is a hard negative) plus a dense per-cell BCE whose targets are the
 cells covered by the dataset's boxes (positives up-weighted to balance the rare defect cells). The threshold for
 `target_recall` is picked on probabilities of images the scoring gate never saw: by default 5-fold cross-fitting scores
@@ -37,7 +39,7 @@ from .loss import gate_fit_loss
 from .runner import GateSplit
 from .samples import image_groups, load_samples, split_images
 
-__all__ = ("cache_features", "fit_gate", "gate_probabilities", "gate_threshold", "train_cell_scorer")
+__all__ = ("cache_features", "dihedral_views", "fit_gate", "gate_probabilities", "gate_threshold", "train_cell_scorer")
 
 
 @torch.no_grad()
@@ -54,6 +56,11 @@ def gate_probabilities(model: nn.Module, images: torch.Tensor, batch: int = 16) 
     """p(defect) (N,) of (N, 3, S, S) uint8 letterboxed images (as prediction and `yolo val rect=False` see them)."""
     split = GateSplit(model)
     return torch.cat([split.stage1(images[i : i + batch].float() / 255)[0] for i in range(0, len(images), batch)])
+
+
+def dihedral_views(x: torch.Tensor, n: int = 8) -> list[torch.Tensor]:
+    """The first `n` of the eight views of square (..., S, S) tensors: as is, mirrored, then the quarter turns of both."""
+    return [v.rot90(k, (-2, -1)) for k in range(4) for v in (x, x.flip(-1))][:n]
 
 
 def _augment(x: torch.Tensor, m: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -136,7 +143,7 @@ def _load(path: str | Path) -> tuple[dict, nn.Module]:
 
 
 def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int = 40, folds: int = 5,
-             calib: float = 0.2, target_recall: float = 0.99, hidden: int = 32, seed: int = 0, flip: bool = True,
+             calib: float = 0.2, target_recall: float = 0.99, hidden: int = 32, seed: int = 0, views: int = 8,
              border: bool = False, groups: str | None = None, features: str = "p3",
              save: str | Path | None = None) -> dict:
     """Fit a LocalDefectGate on the frozen detector `model` (.pt) with the `train` split of `data`; save a checkpoint.
@@ -150,7 +157,10 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     expression on file stems, default the dataset YAML's `groups` key; `samples.image_groups`) keeps near-copies such
     as a DeepPCB board and its template in one fold, so neither is scored by a gate that saw the other. `features`
     (`local_gate.FEATURES`): "p3" scores the stride-8 backbone map; "p3p4" also reads P4 (up-sampled onto P3), so the
-    gate sits after P4 and a skipped image saves less (docs/gate.md, "P4 features as well as P3").
+    gate sits after P4 and a skipped image saves less (docs/gate.md, "P4 features as well as P3"); "p2" reads the
+    stride-4 map before the P3 stage, so a skipped image saves more. `views` (1, 2 or 8): the training images as they are, also mirrored,
+    also turned by quarter turns (docs/gate.md, "The gate on P2"); the cache holds `views` maps per image (at 640 px
+    gfdnet-n's P2 map is 1.6 MB in half precision, P3 0.8 MB), so for thousands of large images lower `views`.
 
     Returns:
         (dict): The fit report (also `<save stem>-fit.json`): calibration point, threshold, timings, counts.
@@ -159,7 +169,10 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     ckpt, det = _load(model)
     for p in det.parameters():
         p.requires_grad_(False)
-    proto = new_gate(det, features, hidden)  # checks `features` before any image is read
+    proto = new_gate(det, features, hidden)  # checks `features` (and `views` below) before any image is read
+    if views not in (1, 2, 8):
+        raise ValueError(f"fit-gate: views={views} is not supported; use views=1 (the images as they are), 2 (and "
+                         "their mirror images) or 8 (and the quarter turns of both, the default)")
     images = split_images(data, "train")
     ims, masks = load_samples(images, imgsz)
     defective = masks.flatten(1).any(1)
@@ -167,8 +180,8 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     parts, split = held_out_parts(defective.numpy(), folds, calib, seed, keys)
     index = attach_gate(det, proto)  # the cut the features come from
     t1 = time.perf_counter()
-    feats = cache_features(det, ims)
-    feats_flip = cache_features(det, ims.flip(-1)) if flip else None
+    feats = [cache_features(det, v.contiguous()) for v in dihedral_views(ims, views)]
+    mask_views = dihedral_views(masks, views)
     if border:  # `yolo val` scores a .pt in rect batches padded by half the largest stride a side (pad=0.5)
         px = int(det.stride.max()) // 2
         feats_pad = cache_features(det, F.pad(ims, (px,) * 4, value=114))
@@ -180,9 +193,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     def fit_on(idx: np.ndarray) -> tuple[LocalDefectGate, list[float]]:
         torch.manual_seed(seed)
         gate = same_gate(proto)
-        x, m = feats[idx], masks[idx]
-        if flip:
-            x, m = torch.cat([x, feats_flip[idx]]), torch.cat([m, m.flip(-1)])
+        x, m = torch.cat([f[idx] for f in feats]), torch.cat([mv[idx] for mv in mask_views])
         xs, ms = ([x, feats_pad[idx]], [m, masks_pad[idx]]) if border else (x, m)
         gate.train()
         losses = train_cell_scorer(gate.cell_logits, gate.parameters(), xs, ms, epochs=epochs, seed=seed,
@@ -191,7 +202,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
 
     def score(fitted: tuple[LocalDefectGate, list[float]], held: np.ndarray) -> torch.Tensor:
         with torch.no_grad():
-            return torch.sigmoid(fitted[0].classify(feats[held].float()))
+            return torch.sigmoid(fitted[0].classify(feats[0][held].float()))
 
     held_out = held_out_probabilities(fit_on, score, defective.numpy(), parts, split)
     gate, losses = held_out.fitted
@@ -202,7 +213,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     save = Path(save) if save else Path(model).with_name(f"{Path(model).stem}-gatefit.pt")
     report = {
         "model": str(model), "data": str(data), "imgsz": imgsz, "epochs": epochs, "folds": folds,
-        "calib": None if folds >= 2 else calib, "seed": seed, "hidden": hidden, "flip": flip, "border": border,
+        "calib": None if folds >= 2 else calib, "seed": seed, "hidden": hidden, "views": views, "border": border,
         "features": features,
         "groups": None if keys is None else len(set(keys)), "gate_index": index,
         "gate_params": sum(p.numel() for p in gate.parameters()),

@@ -132,8 +132,33 @@ def test_fit_gate_with_border_also_fits_on_the_frame_yolo_val_adds(fitted, synth
     monkeypatch.setattr(fit, "cache_features", lambda m, ims, **kw: sizes.append(ims.shape[-1]) or real(m, ims, **kw))
     r = fit.fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, folds=2, hidden=8, border=True,
                      save=folder / "b.pt")
-    assert sorted(sizes) == [64, 64, 96]  # plain, flipped, and with yolo val's 16 px grey border (half of stride 32)
+    assert sorted(sizes) == [64] * 8 + [96]  # eight views, and with yolo val's 16 px grey border (half of stride 32)
     assert r["border"] is True and report["border"] is False  # the default fits prediction's view only
+    sizes.clear()
+    r = fit.fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, folds=2, hidden=8, views=2,
+                     save=folder / "v2.pt")
+    assert sizes == [64, 64] and r["views"] == 2 and report["views"] == 8
+
+
+def test_the_eight_training_views_are_the_mirror_image_and_quarter_turns_and_move_masks_along():
+    from gfdnet_ultra.gate.fit import dihedral_views
+
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    views = dihedral_views(x)
+    assert len(views) == 8 and len({tuple(v.flatten().tolist()) for v in views}) == 8  # all different
+    assert torch.equal(views[0], x) and torch.equal(views[1], x.flip(-1)) and torch.equal(views[2], x.rot90(1, (2, 3)))
+    m = x == 1  # one marked cell follows its image in every view
+    assert all(torch.equal(v == 1, mv) for v, mv in zip(views, dihedral_views(m)))
+    assert [len(dihedral_views(x, n)) for n in (1, 2)] == [1, 2]
+
+
+def test_an_unsupported_views_value_is_refused_naming_the_choices_and_writes_nothing(fitted, synthetic_yaml):
+    from gfdnet_ultra.gate.fit import fit_gate
+
+    folder, _ = fitted
+    with pytest.raises(ValueError, match=r"views=4 is not supported; use views=1 .*, 2 .* or 8"):
+        fit_gate(folder / "det.pt", synthetic_yaml, imgsz=64, epochs=1, views=4, save=folder / "v4.pt")
+    assert not (folder / "v4.pt").exists()
 
 
 # features=p3p4 / p2: a gate reading P4 as well as P3, or P2 alone, fits, saves, reloads, gates and exports
