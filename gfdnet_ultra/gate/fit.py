@@ -4,9 +4,9 @@ Joint training (DefectNet) makes the gate learn only once the detector does, and
 trained on. Here the detector is done: its backbone runs up to the gate's cut once per training image and view (the
 image, its mirror image and the quarter turns of both: `views=8`; with `border=True` also a copy with the grey frame
 `yolo val` adds), the maps are cached, and only a `LocalDefectGate` (a few thousand weights) is trained on them, in
-seconds to minutes. The cut is after P3 (stride 8);
-`features="p3p4"` puts it after P4 and scores the P3 cells with P4 up-sampled onto them; `features="p2"` puts it
-before the P3 stage and scores the stride-4 P2 map on the same stride-8 cells. Loss: balanced image BCE on the
+seconds to minutes. The cut is before the P3 stage: the gate scores the stride-4 P2 map on stride-8 cells
+(`features="p2"`, measured best on both sets); `features="p3"` cuts after P3, `features="p3p4"` after P4 and scores
+the P3 cells with P4 up-sampled onto them. Loss: balanced image BCE on the
 max-cell logit (every normal image's worst cell is a hard negative) plus a dense per-cell BCE whose targets are the
 cells covered by the dataset's boxes (positives up-weighted to balance the rare defect cells). The threshold for
 `target_recall` is picked on probabilities of images the scoring gate never saw: by default 5-fold cross-fitting scores
@@ -144,7 +144,7 @@ def _load(path: str | Path) -> tuple[dict, nn.Module]:
 
 def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int = 40, folds: int = 5,
              calib: float = 0.2, target_recall: float = 0.99, hidden: int = 32, seed: int = 0, views: int = 8,
-             border: bool = False, groups: str | None = None, features: str = "p3",
+             border: bool = False, groups: str | None = None, features: str = "p2",
              save: str | Path | None = None) -> dict:
     """Fit a LocalDefectGate on the frozen detector `model` (.pt) with the `train` split of `data`; save a checkpoint.
 
@@ -156,9 +156,9 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     prediction skip on DeepPCB (docs/gate.md), so the default fits prediction's view only. `groups` (a regular
     expression on file stems, default the dataset YAML's `groups` key; `samples.image_groups`) keeps near-copies such
     as a DeepPCB board and its template in one fold, so neither is scored by a gate that saw the other. `features`
-    (`local_gate.FEATURES`): "p3" scores the stride-8 backbone map; "p3p4" also reads P4 (up-sampled onto P3), so the
-    gate sits after P4 and a skipped image saves less (docs/gate.md, "P4 features as well as P3"); "p2" reads the
-    stride-4 map before the P3 stage, so a skipped image saves more. `views` (1, 2 or 8): the training images as they are, also mirrored,
+    (`local_gate.FEATURES`): "p2" (the default) scores the stride-4 map before the P3 stage on stride-8 cells; "p3"
+    the stride-8 map; "p3p4" also reads P4 (up-sampled onto P3), so the gate sits after P4 and a skipped image saves
+    less (docs/gate.md, "P4 features as well as P3" and "The gate on P2"). `views` (1, 2 or 8): the training images as they are, also mirrored,
     also turned by quarter turns (docs/gate.md, "The gate on P2"); the cache holds `views` maps per image (at 640 px
     gfdnet-n's P2 map is 1.6 MB in half precision, P3 0.8 MB), so for thousands of large images lower `views`.
 

@@ -26,9 +26,9 @@ from .head import DefectGate, find_gate
 __all__ = ("FEATURES", "LocalDefectGate", "attach_gate", "backbone_layer", "detach_gate", "new_gate", "same_gate")
 
 FEATURES = {
-    "p3": "the backbone's stride-8 map, the default",
+    "p3": "the backbone's stride-8 map",
     "p3p4": "P3 plus the stride-16 P4 map up-sampled onto it; the gate then sits after P4",
-    "p2": "the stride-4 P2 map scored on the stride-8 grid; the gate then sits before the P3 stage",
+    "p2": "the stride-4 P2 map scored on the stride-8 grid, before the P3 stage; fit-gate's default",
 }
 STRIDES = {"p3": 8, "p3p4": 16, "p2": 4}  # output stride of the backbone layer each gate sits after
 

@@ -6,9 +6,10 @@ import torch
 
 import gfdnet_ultra  # noqa: F401
 
-# yolo11n: P2 is row 2, P3 row 4, P4 row 6; the gated YAML's P3 gate (row 5) is removed before the new one goes in
+# yolo11n: P2 is row 2, P3 row 4, P4 row 6; the gated YAML's P3 gate (row 5) is removed before the new one goes in.
+# `fitted` has the default features (p2); `refits` the others.
 MOVED = {"p3p4": {"index": 7, "f": [-1, 4], "c1": 128, "c_fine": 128, "down": 1},
-         "p2": {"index": 3, "f": -1, "c1": 64, "c_fine": 0, "down": 2}}
+         "p3": {"index": 5, "f": -1, "c1": 128, "c_fine": 0, "down": 1}}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,8 @@ def test_fit_gate_saves_a_checkpoint_whose_gate_is_calibrated_on_cross_fitted_tr
 
     folder, report = fitted
     model, ckpt = load_checkpoint(report["save"])
-    assert isinstance(model.model[5], LocalDefectGate) and gate_threshold(model) == report["threshold"]
+    assert isinstance(model.model[3], LocalDefectGate) and model.model[3].down == 2  # the default cut: after P2
+    assert gate_threshold(model) == report["threshold"] and report["features"] == "p2"
     assert report["fit_images"] == report["calibration_images"] == 16  # every image scored by a gate that never saw it
     assert report["folds"] == 3 and "3-fold cross-fitting" in report["calibration_point"]["split"]
     assert report["calibration_point"]["recall"] >= 0.99 and ckpt["gate_fit"]["threshold"] == report["threshold"]
@@ -41,7 +43,7 @@ def test_fit_gate_saves_a_checkpoint_whose_gate_is_calibrated_on_cross_fitted_tr
     assert json.loads((folder / "det-gatefit-fit.json").read_text())["threshold"] == report["threshold"]
 
 
-@pytest.mark.parametrize("features", ["p3", *MOVED])
+@pytest.mark.parametrize("features", ["p2", *MOVED])
 def test_fitting_the_gate_leaves_the_detector_outputs_unchanged(features, fitted, refits):
     from ultralytics.nn.tasks import load_checkpoint
 
@@ -53,7 +55,7 @@ def test_fitting_the_gate_leaves_the_detector_outputs_unchanged(features, fitted
     assert torch.allclose(before, after, atol=1e-3)  # both stored in half precision; only the gate row differs
 
 
-@pytest.mark.parametrize("features", ["p3", *MOVED])
+@pytest.mark.parametrize("features", ["p2", *MOVED])
 def test_yolo_val_on_a_fitted_checkpoint_gates_at_its_calibrated_threshold_by_default(features, fitted, refits,
                                                                                       synthetic_yaml, tmp_path):
     from ultralytics import YOLO
@@ -161,13 +163,13 @@ def test_an_unsupported_views_value_is_refused_naming_the_choices_and_writes_not
     assert not (folder / "v4.pt").exists()
 
 
-# features=p3p4 / p2: a gate reading P4 as well as P3, or P2 alone, fits, saves, reloads, gates and exports
+# features=p3p4 / p3: a gate reading P4 as well as P3, or P3 alone, fits, saves, reloads, gates and exports
 
 
 @pytest.fixture(scope="module")
 def refits(synthetic_yaml, tmp_path_factory):
     """{features: (folder, report)}: an untrained yolo11-gated-n checkpoint (its gate on P3) refitted with
-    features=p3p4 and with features=p2."""
+    features=p3p4 and with features=p3."""
     from ultralytics import YOLO
 
     from gfdnet_ultra.gate.fit import fit_gate
@@ -238,7 +240,7 @@ def test_a_refitted_checkpoint_exports_an_onnx_pair_that_matches_pytorch(refitte
     assert np.abs(y - ref).max() < 1e-2 * max(1.0, np.abs(ref).max())
 
 
-def test_refitting_with_p3_moves_the_gate_back_after_p3(refitted, synthetic_yaml):
+def test_refitting_with_the_default_features_moves_the_gate_to_p2(refitted, synthetic_yaml):
     from ultralytics.nn.tasks import load_checkpoint
 
     from gfdnet_ultra.gate.fit import fit_gate
@@ -246,7 +248,7 @@ def test_refitting_with_p3_moves_the_gate_back_after_p3(refitted, synthetic_yaml
     folder, report = refitted
     r = fit_gate(report["save"], synthetic_yaml, imgsz=64, epochs=1, folds=2, hidden=8, save=folder / "back.pt")
     model = load_checkpoint(r["save"])[0]
-    assert r["gate_index"] == 5 and model.model[5].f == -1 and model.model[5].c_fine == 0 and model.model[5].down == 1
+    assert r["gate_index"] == 3 and model.model[3].f == -1 and model.model[3].c_fine == 0 and model.model[3].down == 2
     assert len(model.model) == 25
 
 
