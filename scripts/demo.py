@@ -3,8 +3,8 @@ the two-model gate classifier -> validate with and without each gate -> predict 
 two gated graphs).
 
 Both gates pick their threshold for 99 % defect recall on 5-fold cross-fitted probabilities of the training images
-(each scored by a gate fitted without it): the one-model gate is fitted on the frozen detector's stride-8 map
-(`gfdnet fit-gate`), the two-model gate is the small full-resolution classifier in front of the whole detector
+(each scored by a gate fitted without it): the one-model gate is fitted on the frozen detector's stride-4 P2
+map (`gfdnet fit-gate`), the two-model gate is the small full-resolution classifier in front of the whole detector
 (`gfdnet train-gate`; docs/gate.md). Validation letterboxes as prediction does (`rect=False`); the time saved is
 printed next to the limit of a perfect gate.
 
@@ -120,7 +120,7 @@ def main(argv: list[str]) -> dict[str, Path]:
     }
     print(f"\ngfdnet-ultra demo ({args['model']}, {args['epochs']} epochs at {args['imgsz']} px, CPU)")
     print(f"  detector      mAP50 {ungated.box.map50:.3f}  mAP50-95 {ungated.box.map:.3f} (ungated)")
-    _report("one-model gate (fit-gate, on the detector's stride-8 map)", gated, ungated, fit)
+    _report("one-model gate (fit-gate, on the detector's stride-4 P2 map)", gated, ungated, fit)
     cost = tile["cost"]
     _report(f"two-model gate (train-gate, {tile['params'] / 1e3:.0f} k weights, {cost['gflops']:.3f} GFLOPs at "
             f"{args['imgsz']} px, in front of the whole detector)", gated2, ungated2, tile)

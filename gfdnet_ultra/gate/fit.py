@@ -13,7 +13,7 @@ cells covered by the dataset's boxes (positives up-weighted to balance the rare 
 every training image (docs/gate.md: a 0.99 recall needs >= 100 defective images to resolve, which a 20 % held-out share
 rarely has); `folds=0` holds out a seeded, stratified share `calib` instead. The threshold is stored in the gate, so
 the saved checkpoint gates at it by default. The detector's weights are not touched: ungated outputs are bit-identical.
-Shape shorthand: N images, C channels, H x W the stride-8 map.
+Shape shorthand: N images, C channels, H x W the map at the gate's cut.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ __all__ = ("cache_features", "dihedral_views", "fit_gate", "gate_probabilities",
 
 @torch.no_grad()
 def cache_features(model: nn.Module, images: torch.Tensor, batch: int = 16) -> torch.Tensor:
-    """(N, C, H, W) float16 stride-8 maps that the model's LocalDefectGate scores (`scored_map` of its input), for
+    """(N, C, H, W) float16 maps at the cut that the model's LocalDefectGate scores (`scored_map` of its input), for
     (N, 3, S, S) uint8 images: the backbone runs up to the gate once, so only the gate is trained afterwards."""
     split = GateSplit(model)
     return torch.cat([split.gate.scored_map(split.gate_input(images[i : i + batch].float() / 255)).half()
