@@ -57,7 +57,7 @@ def _fit(weights: Path, a: argparse.Namespace, features: str, seed: int, save: P
     if a.reuse and save.exists():
         return {**torch.load(save, map_location="cpu", weights_only=False)["gate_fit"], "save": str(save)}
     return fit_gate(weights, a.data, imgsz=a.imgsz, epochs=a.epochs, folds=a.folds, seed=seed, features=features,
-                    views=a.views,
+                    views=a.views, hidden=a.hidden,
                     save=save)
 
 
@@ -82,6 +82,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=40, help="gate fit epochs (fit-gate's default)")
     ap.add_argument("--folds", type=int, default=5, help="cross-fitting folds (fit-gate's default)")
     ap.add_argument("--views", type=int, default=8, help="training views per image (fit-gate's default)")
+    ap.add_argument("--hidden", type=int, default=32, help="gate width (fit-gate's default)")
     ap.add_argument("--out", default="runs/gate_features")
     ap.add_argument("--reuse", action="store_true", help="score fits already saved in --out instead of refitting")
     ap.add_argument("--threads", type=int, default=1)

@@ -6,9 +6,9 @@ image, its mirror image and the quarter turns of both: `views=8`; with `border=T
 `yolo val` adds), the maps are cached, and only a `LocalDefectGate` (a few thousand weights) is trained on them, in
 seconds to minutes. The cut is before the P3 stage: the gate scores the stride-4 P2 map on stride-8 cells
 (`features="p2"`, measured best on both sets); `features="p3"` cuts after P3, `features="p3p4"` after P4 and scores
-the P3 cells with P4 up-sampled onto them. Loss: balanced image BCE on the
-max-cell logit (every normal image's worst cell is a hard negative) plus a dense per-cell BCE whose targets are the
-cells covered by the dataset's boxes (positives up-weighted to balance the rare defect cells). The threshold for
+the P3 cells with P4 up-sampled onto them. Loss: balanced image BCE on the max-cell logit (every normal image's worst
+cell is a hard negative) plus a dense per-cell BCE whose targets are the cells covered by the dataset's boxes
+(positives up-weighted to balance the rare defect cells). The threshold for
 `target_recall` is picked on probabilities of images the scoring gate never saw: by default 5-fold cross-fitting scores
 every training image (docs/gate.md: a 0.99 recall needs >= 100 defective images to resolve, which a 20 % held-out share
 rarely has); `folds=0` holds out a seeded, stratified share `calib` instead. The threshold is stored in the gate, so
@@ -158,8 +158,8 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     as a DeepPCB board and its template in one fold, so neither is scored by a gate that saw the other. `features`
     (`local_gate.FEATURES`): "p2" (the default) scores the stride-4 map before the P3 stage on stride-8 cells; "p3"
     the stride-8 map; "p3p4" also reads P4 (up-sampled onto P3), so the gate sits after P4 and a skipped image saves
-    less (docs/gate.md, "P4 features as well as P3" and "The gate on P2"). `views` (1, 2 or 8): the training images as they are, also mirrored,
-    also turned by quarter turns (docs/gate.md, "The gate on P2"); the cache holds `views` maps per image (at 640 px
+    less (docs/gate.md, "P4 features as well as P3" and "The gate on P2"). `views` (1, 2 or 8): the training images
+    as they are, also mirrored, also turned by quarter turns; the cache holds `views` maps per image (at 640 px
     gfdnet-n's P2 map is 1.6 MB in half precision, P3 0.8 MB), so for thousands of large images lower `views`.
 
     Returns:
@@ -180,7 +180,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     parts, split = held_out_parts(defective.numpy(), folds, calib, seed, keys)
     index = attach_gate(det, proto)  # the cut the features come from
     t1 = time.perf_counter()
-    feats = [cache_features(det, v.contiguous()) for v in dihedral_views(ims, views)]
+    feats = [cache_features(det, v) for v in dihedral_views(ims, views)]
     mask_views = dihedral_views(masks, views)
     if border:  # `yolo val` scores a .pt in rect batches padded by half the largest stride a side (pad=0.5)
         px = int(det.stride.max()) // 2
