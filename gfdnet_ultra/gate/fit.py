@@ -22,7 +22,7 @@ import copy
 import itertools
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -58,9 +58,13 @@ def gate_probabilities(model: nn.Module, images: torch.Tensor, batch: int = 16) 
     return torch.cat([split.stage1(images[i : i + batch].float() / 255)[0] for i in range(0, len(images), batch)])
 
 
-def dihedral_views(x: torch.Tensor, n: int = 8) -> list[torch.Tensor]:
-    """The first `n` of the eight views of square (..., S, S) tensors: as is, mirrored, then the quarter turns of both."""
-    return [v.rot90(k, (-2, -1)) for k in range(4) for v in (x, x.flip(-1))][:n]
+def dihedral_views(x: torch.Tensor, n: int = 8) -> Iterator[torch.Tensor]:
+    """The first `n` of the eight views of square (..., S, S) tensors: as is, mirrored, then the quarter turns of both.
+
+    One view at a time, so a caller that consumes each before the next holds one copy of the images, not eight."""
+    for i in range(n):
+        v = x.flip(-1) if i % 2 else x
+        yield v.rot90(i // 2, (-2, -1)) if i >= 2 else v
 
 
 def _augment(x: torch.Tensor, m: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -181,7 +185,7 @@ def fit_gate(model: str | Path, data: str | Path, imgsz: int = 640, epochs: int 
     index = attach_gate(det, proto)  # the cut the features come from
     t1 = time.perf_counter()
     feats = [cache_features(det, v) for v in dihedral_views(ims, views)]
-    mask_views = dihedral_views(masks, views)
+    mask_views = list(dihedral_views(masks, views))
     if border:  # `yolo val` scores a .pt in rect batches padded by half the largest stride a side (pad=0.5)
         px = int(det.stride.max()) // 2
         feats_pad = cache_features(det, F.pad(ims, (px,) * 4, value=114))

@@ -146,12 +146,12 @@ def test_the_eight_training_views_are_the_mirror_image_and_quarter_turns_and_mov
     from gfdnet_ultra.gate.fit import dihedral_views
 
     x = torch.arange(16.0).view(1, 1, 4, 4)
-    views = dihedral_views(x)
+    views = list(dihedral_views(x))
     assert len(views) == 8 and len({tuple(v.flatten().tolist()) for v in views}) == 8  # all different
     assert torch.equal(views[0], x) and torch.equal(views[1], x.flip(-1)) and torch.equal(views[2], x.rot90(1, (2, 3)))
     m = x == 1  # one marked cell follows its image in every view
     assert all(torch.equal(v == 1, mv) for v, mv in zip(views, dihedral_views(m)))
-    assert [len(dihedral_views(x, n)) for n in (1, 2)] == [1, 2]
+    assert [len(list(dihedral_views(x, n))) for n in (1, 2)] == [1, 2]
 
 
 def test_an_unsupported_views_value_is_refused_naming_the_choices_and_writes_nothing(fitted, synthetic_yaml):
