@@ -3,9 +3,9 @@
 From a trained detector checkpoint (gated or plain) and a detection dataset YAML:
 1. `fit_gate`: a LocalDefectGate on the frozen detector, threshold by 5-fold cross-fitting on the training split;
 2. `train_gate_classifier`: the full-resolution TileGateClassifier, calibrated the same way;
-3. `yolo val` on the validation split at each batch size: ungated and gated (each gate at its calibrated threshold),
-   timed by the same code; time saved next to the limit of a perfect gate (gate/payoff.py), mAP50-95 gated vs ungated,
-   gate precision / recall / macro-F1, skip rate.
+3. `yolo val` on the validation split at each batch size: ungated and gated (each gate at its calibrated threshold,
+   or at `--threshold`), timed by the same code; time saved next to the limit of a perfect gate (gate/payoff.py),
+   mAP50-95 gated vs ungated, gate precision / recall / macro-F1, skip rate.
 Writes `<docs>/gate_payoff_<name>.json`, `.md` and `.png` (recall / skip-rate curve of the one-model gate on the
 validation split, and time saved against the limit per gate and batch size).
 
@@ -24,7 +24,7 @@ import _checkout  # noqa: F401  (the checkout's package first on sys.path)
 import torch
 
 
-def _plot(results: dict, curve: dict, mode: str, threshold: float, path: Path) -> None:
+def _plot(results: dict, curve: dict, mode: str, threshold: float, path: Path, given: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,7 +35,7 @@ def _plot(results: dict, curve: dict, mode: str, threshold: float, path: Path) -
     a.step(x, curve["recall"], where="post", color="tab:red", label="defect recall")
     a.step(x, curve["skip_rate"], where="post", color="tab:blue", label="skip rate")
     a.axhline(curve["normal"] / curve["images"], ls=":", color="tab:blue", label="normal share")
-    a.axvline(threshold, ls="--", color="0.4", lw=1, label=f"calibrated threshold {threshold:.3g}")
+    a.axvline(threshold, ls="--", color="0.4", lw=1, label=f"{'given' if given else 'calibrated'} threshold {threshold:.3g}")
     a.set(xlabel="threshold", ylabel="share of validation images", title=f"{mode.replace('_', '-').capitalize()} gate on the validation split",
           xlim=(0, 1), ylim=(0, 1.02))
     a.legend(fontsize=8, loc="center right")
@@ -75,6 +75,8 @@ def main() -> None:
     ap.add_argument("--fit", help="an existing fit-gate checkpoint to use instead of fitting one")
     ap.add_argument("--tile", help="an existing train-gate checkpoint to use instead of training one")
     ap.add_argument("--modes", nargs="+", default=["one_model", "two_model"], choices=["one_model", "two_model"])
+    ap.add_argument("--threshold", type=float, help="validate the gated runs at this threshold instead of each gate's "
+                    "calibrated one (e.g. the point a calibration curve gives for another target recall)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="runs/gate_payoff")
     ap.add_argument("--docs", default="docs")
@@ -87,8 +89,10 @@ def main() -> None:
     from gfdnet_ultra.bench.env import environment
     from gfdnet_ultra.gate.fit import fit_gate
     from gfdnet_ultra.gate.payoff import payoff
+    from gfdnet_ultra.gate.threshold import check_threshold
     from gfdnet_ultra.gate.tile_classifier import train_gate_classifier
 
+    gated = {} if a.threshold is None else {"threshold": check_threshold(a.threshold)}  # refused before any work
     out = Path(a.out).resolve() / a.name
     out.mkdir(parents=True, exist_ok=True)
     def stored(path: str, key: str) -> dict:
@@ -105,17 +109,17 @@ def main() -> None:
             a.data, imgsz=a.imgsz, save=out / "tile-gate.pt", **epochs)
     common = {"data": a.data, "imgsz": a.imgsz, "device": "cpu", "plots": False, "verbose": False, "rect": False,
               "project": str(out), "exist_ok": True}  # rect=False: letterboxed as prediction and exports are
-    results = {"name": a.name, "data": a.data, "weights": a.weights, "imgsz": a.imgsz,
+    results = {"name": a.name, "data": a.data, "weights": a.weights, "imgsz": a.imgsz, "threshold_given": a.threshold,
                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "env": environment(a.threads),
                "one_model": {"fit": fit, "batches": {}}, "two_model": {"train": tile, "batches": {}}}
     for bs in a.batches:
         runs = {
             "one_model": lambda: (YOLO(fit["save"]).val(batch=bs, threshold=0.0, name=f"one-ungated-b{bs}", **common),
-                                  YOLO(fit["save"]).val(batch=bs, name=f"one-gated-b{bs}", **common)),
+                                  YOLO(fit["save"]).val(batch=bs, name=f"one-gated-b{bs}", **gated, **common)),
             "two_model": lambda: (YOLO(a.weights).val(batch=bs, threshold=0.0, gate_classifier=tile["save"],
                                                       name=f"two-ungated-b{bs}", **common),
                                   YOLO(a.weights).val(batch=bs, gate_classifier=tile["save"], name=f"two-gated-b{bs}",
-                                                      **common)),
+                                                      **gated, **common)),
         }
         for mode in a.modes:
             u, g = runs[mode]()
@@ -127,8 +131,8 @@ def main() -> None:
     first = a.modes[0]  # the curve pictured: the first mode's gate on the validation split
     gated_dir = out / f"{first.split('_')[0]}-gated-b{a.batches[0]}"
     curve = json.loads((gated_dir / "gate_curve.json").read_text())
-    threshold = fit["threshold"] if first == "one_model" else tile["threshold"]
-    _plot(results, curve, first, threshold, stem.with_suffix(".png"))
+    threshold = a.threshold if a.threshold is not None else fit["threshold"] if first == "one_model" else tile["threshold"]
+    _plot(results, curve, first, threshold, stem.with_suffix(".png"), given=a.threshold is not None)
     shutil.copy(gated_dir / "gate_curve.png", docs / f"gate_curve_{a.name}.png")
     lines = [f"Gate payoff on {a.name} ({a.imgsz} px, validation split, {results['date']}, CPU, "
              f"{a.threads} torch thread(s); `python scripts/gate_payoff.py --weights ... --data ... --imgsz {a.imgsz} "
