@@ -136,7 +136,7 @@ def main() -> None:
     shutil.copy(gated_dir / "gate_curve.png", docs / f"gate_curve_{a.name}.png")
     lines = [f"Gate payoff on {a.name} ({a.imgsz} px, validation split, {results['date']}, CPU, "
              f"{a.threads} torch thread(s); `python scripts/gate_payoff.py --weights ... --data ... --imgsz {a.imgsz} "
-             f"--name {a.name}`)", "",
+             f"--name {a.name}{'' if a.threshold is None else f' --threshold {a.threshold}'}`)", "",
              "| gate | batch | threshold | mAP50-95 ungated | mAP50-95 gated | gate P | gate R | gate macro-F1 | skip | "
              "ATT ungated ms | ATT gated ms | ms before cut | time saved | limit | saved / limit | implied by skip |",
              "|" + "---|" * 16]
