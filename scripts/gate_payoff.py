@@ -35,7 +35,8 @@ def _plot(results: dict, curve: dict, mode: str, threshold: float, path: Path, g
     a.step(x, curve["recall"], where="post", color="tab:red", label="defect recall")
     a.step(x, curve["skip_rate"], where="post", color="tab:blue", label="skip rate")
     a.axhline(curve["normal"] / curve["images"], ls=":", color="tab:blue", label="normal share")
-    a.axvline(threshold, ls="--", color="0.4", lw=1, label=f"{'given' if given else 'calibrated'} threshold {threshold:.3g}")
+    kind = "given" if given else "calibrated"
+    a.axvline(threshold, ls="--", color="0.4", lw=1, label=f"{kind} threshold {threshold:.3g}")
     a.set(xlabel="threshold", ylabel="share of validation images", title=f"{mode.replace('_', '-').capitalize()} gate on the validation split",
           xlim=(0, 1), ylim=(0, 1.02))
     a.legend(fontsize=8, loc="center right")
@@ -131,12 +132,13 @@ def main() -> None:
     first = a.modes[0]  # the curve pictured: the first mode's gate on the validation split
     gated_dir = out / f"{first.split('_')[0]}-gated-b{a.batches[0]}"
     curve = json.loads((gated_dir / "gate_curve.json").read_text())
-    threshold = a.threshold if a.threshold is not None else fit["threshold"] if first == "one_model" else tile["threshold"]
+    threshold = results[first]["batches"][a.batches[0]]["gated"]["threshold"]  # the one the pictured run used
     _plot(results, curve, first, threshold, stem.with_suffix(".png"), given=a.threshold is not None)
     shutil.copy(gated_dir / "gate_curve.png", docs / f"gate_curve_{a.name}.png")
+    given = "" if a.threshold is None else f" --threshold {a.threshold}"
     lines = [f"Gate payoff on {a.name} ({a.imgsz} px, validation split, {results['date']}, CPU, "
              f"{a.threads} torch thread(s); `python scripts/gate_payoff.py --weights ... --data ... --imgsz {a.imgsz} "
-             f"--name {a.name}{'' if a.threshold is None else f' --threshold {a.threshold}'}`)", "",
+             f"--name {a.name}{given}`)", "",
              "| gate | batch | threshold | mAP50-95 ungated | mAP50-95 gated | gate P | gate R | gate macro-F1 | skip | "
              "ATT ungated ms | ATT gated ms | ms before cut | time saved | limit | saved / limit | implied by skip |",
              "|" + "---|" * 16]

@@ -64,7 +64,7 @@ def dihedral_views(x: torch.Tensor, n: int = 8) -> Iterator[torch.Tensor]:
     One view at a time, so a caller that consumes each before the next holds one copy of the images, not eight."""
     for i in range(n):
         v = x.flip(-1) if i % 2 else x
-        yield v.rot90(i // 2, (-2, -1)) if i >= 2 else v
+        yield v.rot90(i // 2, (-2, -1)) if i // 2 else v  # no quarter turn: the tensor itself, no copy
 
 
 def _augment(x: torch.Tensor, m: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
