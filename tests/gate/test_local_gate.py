@@ -130,6 +130,6 @@ def test_backbone_layer_finds_gfdnet_n_p3_and_p4_stages():
     from ultralytics.nn.tasks import DetectionModel
 
     m = DetectionModel("gfdnet-n.yaml", nc=2, verbose=False).eval()
-    assert backbone_layer(m, 8) == (3, 64) and backbone_layer(m, 16) == (4, 128)  # the two GAstages
+    assert backbone_layer(m, 8) == (3, 64) and backbone_layer(m, 16) == (5, 128)  # the GAstage; P4's C3k2
     with pytest.raises(ValueError, match="no backbone layer with a stride-64 output; pass cut="):
         backbone_layer(m, 64)

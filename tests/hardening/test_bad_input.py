@@ -45,23 +45,23 @@ def test_unknown_layer_names_the_row_and_lists_the_available_layers(tmp_path):
 
 def test_wrong_argument_count_names_the_row_and_the_signature(tmp_path):
     msg = _build_error(_bad_model(tmp_path, "head", 0, [[3, 4, 5], 1, "FIF", [256, 3, 4, 5, 6, 7]]))
-    assert "row 9 (FIF" in msg and "takes from 3 to 5 positional arguments but 8 were given" in msg
+    assert "row 10 (FIF" in msg and "takes from 3 to 5 positional arguments but 8 were given" in msg
 
 
 def test_wrong_argument_type_names_the_row_and_the_bad_argument(tmp_path):
     msg = _build_error(_bad_model(tmp_path, "head", 0, [[3, 4, 5], 1, "FIF", ["wide"]]))
-    assert "row 9 (FIF" in msg and "args ['wide']" in msg and "TypeError" in msg
+    assert "row 10 (FIF" in msg and "args ['wide']" in msg and "TypeError" in msg
 
 
 def test_channels_that_cannot_divide_into_groups_say_what_would_work(tmp_path):
-    msg = _build_error(_bad_model(tmp_path, "head", 10, [[14, 16, 18], 1, "Detect_TDSC", ["nc", 100]]))
-    assert "row 19 (Detect_TDSC" in msg and "hidc=100 is not a multiple of 32" in msg and "hidc=None" in msg
+    msg = _build_error(_bad_model(tmp_path, "head", 10, [[14, 17, 19], 1, "Detect_TDSC", ["nc", 100]]))
+    assert "row 20 (Detect_TDSC" in msg and "hidc=100 is not a multiple of 32" in msg and "hidc=None" in msg
 
 
 @pytest.mark.parametrize("bad_from", [55, -55])
 def test_from_index_out_of_range_names_the_row_and_its_inputs(tmp_path, bad_from):
     msg = _build_error(_bad_model(tmp_path, "head", 0, [[3, 4, bad_from], 1, "FIF", [256]]))
-    assert f"row 9 (FIF, from [3, 4, {bad_from}]" in msg and "IndexError" in msg
+    assert f"row 10 (FIF, from [3, 4, {bad_from}]" in msg and "IndexError" in msg
 
 
 def test_unknown_model_scale_lists_the_scales_that_exist():
