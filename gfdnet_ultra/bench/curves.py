@@ -15,7 +15,12 @@ METRICS = {
     "map50": "metrics/mAP50(B)",
     "map50_95": "metrics/mAP50-95(B)",
     "gate_loss": "train/gate_loss",
-    **{f"{split}_{term}": f"{split}/{term}" for split in ("train", "val") for term in ("box_loss", "cls_loss", "dfl_loss")},
+    # the third box term is the DFL with reg_max > 1 and an L1 on the box sides with reg_max 1 (gfdnet-n, YOLO26)
+    **{
+        f"{split}_{term}": f"{split}/{term}"
+        for split in ("train", "val")
+        for term in ("box_loss", "cls_loss", "dfl_loss", "l1_loss")
+    },
 }
 
 

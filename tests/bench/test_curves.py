@@ -38,6 +38,14 @@ def test_bad_runs_and_metrics_are_named(tmp_path):
     (tmp_path / "cls" / "results.csv").write_text("epoch,metrics/accuracy_top1\n1,0.5\n")
     with pytest.raises(ValueError, match="no 'metrics/mAP50-95\\(B\\)' column"):
         read_curve(tmp_path / "cls")
+    with pytest.raises(ValueError, match="no 'train/dfl_loss' column"):  # a reg_max 1 run logs train/l1_loss
+        read_curve(_run(tmp_path / "b", [0.1]), "train_dfl_loss")
+
+
+def test_reg_max_1_runs_give_their_l1_box_term(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "results.csv").write_text("epoch,  train/l1_loss,  metrics/mAP50-95(B)\n1,0.05,0.1\n2,0.04,0.2\n")
+    assert read_curve(tmp_path / "r", "train_l1_loss") == [0.05, 0.04]
 
 
 def test_script_writes_table_and_plot_and_rejects_bad_input_in_one_line(tmp_path):
