@@ -36,7 +36,9 @@ def _version(pkg: str) -> str:
 
 def _commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
+        # "-dirty" when the working tree differs from the commit: a benchmark of uncommitted YAMLs must not pass as HEAD
+        cmd = ["git", "describe", "--always", "--dirty", "--abbrev=7", "--exclude=*"]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
